@@ -1,0 +1,208 @@
+"""Acquisition functions: Monte Carlo samples `(T, N, C)` -> scores `(N,)`.
+
+Every function takes `probs`, the class probabilities of T stochastic
+forward passes over N pool items and C classes, shaped `(T, N, C)`, and
+returns one score per item: **higher means acquire first**. They are written
+with `keras.ops`, so they run eagerly on numpy arrays and compile inside
+`tf.function` or `jax.jit`. Zero and one-hot probabilities are safe: the
+convention `0 log 0 = 0` is used, so no score is NaN or infinite.
+
+Notation: `p_t = probs[t]`, `p_bar = mean_t p_t` (the MC estimate of the
+predictive distribution), `H[p] = -sum_c p_c log p_c` (nats).
+
+Reference:
+    - Gal, Islam & Ghahramani, "Deep Bayesian Active Learning with Image
+      Data", ICML 2017, Section 3.
+"""
+
+import numpy as np
+from keras import ops
+
+__all__ = [
+    "bald",
+    "get",
+    "least_confidence",
+    "margin",
+    "max_entropy",
+    "mean_std",
+    "names",
+    "random",
+    "variation_ratios",
+]
+
+
+def _xlogx(p):
+    positive = p > 0
+    return ops.where(positive, p * ops.log(ops.where(positive, p, 1.0)), 0.0)
+
+
+def _entropy(p, axis=-1):
+    return -ops.sum(_xlogx(p), axis=axis)
+
+
+def max_entropy(probs):
+    """Predictive entropy (Shannon, 1948).
+
+    `score = H[p_bar] = -sum_c p_bar_c log p_bar_c`, between 0 and log C.
+
+    Args:
+        probs: Class probabilities, `(T, N, C)`.
+
+    Returns:
+        Scores, `(N,)`.
+    """
+    return _entropy(ops.mean(probs, axis=0))
+
+
+def bald(probs):
+    """Bayesian Active Learning by Disagreement (Houlsby et al., 2011).
+
+    The mutual information between the prediction and the model posterior:
+    `score = H[p_bar] - mean_t H[p_t]`, between 0 and `H[p_bar]`. High for
+    items on which individual stochastic passes are confident but disagree.
+    Rounding can push the difference a hair below zero; it is clipped at 0.
+
+    Args:
+        probs: Class probabilities, `(T, N, C)`.
+
+    Returns:
+        Scores, `(N,)`.
+    """
+    expected_entropy = ops.mean(_entropy(probs), axis=0)
+    return ops.maximum(max_entropy(probs) - expected_entropy, 0.0)
+
+
+def variation_ratios(probs):
+    """Variation ratios (Freeman, 1965), as defined by Gal et al. (2017).
+
+    `score = 1 - f_m / T`, with `f_m` the number of the T passes whose
+    predicted class (argmax) is the modal one. This is Gal's definition on
+    MC samples, not `1 - max_c p_bar_c` (see `least_confidence`). It is 0
+    when all passes agree and at most `1 - 1/C`.
+
+    Args:
+        probs: Class probabilities, `(T, N, C)`.
+
+    Returns:
+        Scores, `(N,)`.
+    """
+    num_samples, num_classes = ops.shape(probs)[0], ops.shape(probs)[-1]
+    votes = ops.one_hot(ops.argmax(probs, axis=-1), num_classes)
+    modal_count = ops.max(ops.sum(votes, axis=0), axis=-1)
+    return 1.0 - modal_count / ops.cast(num_samples, modal_count.dtype)
+
+
+def mean_std(probs):
+    """Mean standard deviation (Kampffmeyer et al., 2016).
+
+    `score = mean_c sqrt(E_t[p_tc^2] - E_t[p_tc]^2)`: the standard deviation
+    of each class probability over the T passes, averaged over classes.
+
+    Args:
+        probs: Class probabilities, `(T, N, C)`.
+
+    Returns:
+        Scores, `(N,)`.
+    """
+    variance = ops.mean(ops.square(probs), axis=0) - ops.square(
+        ops.mean(probs, axis=0)
+    )
+    return ops.mean(ops.sqrt(ops.maximum(variance, 0.0)), axis=-1)
+
+
+def margin(probs):
+    """Margin sampling (Scheffer et al., 2001) on the predictive mean.
+
+    `score = 1 - (p_bar_(1) - p_bar_(2))`, with `p_bar_(1) >= p_bar_(2)` the
+    two largest mean class probabilities: items whose top two classes are
+    close come first.
+
+    Args:
+        probs: Class probabilities, `(T, N, C)`.
+
+    Returns:
+        Scores, `(N,)`.
+    """
+    top_two = ops.top_k(ops.mean(probs, axis=0), 2, sorted=True)[0]
+    return 1.0 - (top_two[..., 0] - top_two[..., 1])
+
+
+def least_confidence(probs):
+    """Least confidence (Lewis & Gale, 1994) on the predictive mean.
+
+    `score = 1 - max_c p_bar_c`.
+
+    Args:
+        probs: Class probabilities, `(T, N, C)`.
+
+    Returns:
+        Scores, `(N,)`.
+    """
+    return 1.0 - ops.max(ops.mean(probs, axis=0), axis=-1)
+
+
+def random(probs, seed=None):
+    """Uniform random scores, the baseline of Gal et al. (2017).
+
+    `score ~ U(0, 1)`, independent of `probs` (which only sets N). The
+    sampler never runs the model for this function.
+
+    Args:
+        probs: Class probabilities, `(T, N, C)`, or anything with N as its
+            second dimension.
+        seed: Integer seed or `numpy.random.Generator`.
+
+    Returns:
+        Scores, `(N,)`, as a float32 numpy array.
+    """
+    rng = np.random.default_rng(seed)
+    return rng.random(ops.shape(probs)[1]).astype("float32")
+
+
+_REGISTRY = {
+    "bald": bald,
+    "least_confidence": least_confidence,
+    "margin": margin,
+    "max_entropy": max_entropy,
+    "mean_std": mean_std,
+    "random": random,
+    "variation_ratios": variation_ratios,
+}
+
+# Functions that measure model (epistemic) uncertainty, and so mean nothing
+# on a deterministic network, where all T passes agree.
+BAYESIAN = frozenset({"bald", "mean_std", "variation_ratios"})
+
+
+def names():
+    """The registered acquisition function names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get(identifier):
+    """Look an acquisition function up by name.
+
+    Args:
+        identifier: A registered name (see `names()`) or a callable
+            `(T, N, C) -> (N,)`, which is returned unchanged.
+
+    Returns:
+        The acquisition function.
+    """
+    if callable(identifier):
+        return identifier
+    if isinstance(identifier, str) and identifier in _REGISTRY:
+        return _REGISTRY[identifier]
+    raise ValueError(
+        "Invalid value received for argument `acquisition`. Expected a "
+        f"callable or one of {names()}. Received: {identifier!r}"
+    )
+
+
+def name_of(identifier):
+    """The registered name of an acquisition function, or its `__name__`."""
+    function = get(identifier)
+    for name, registered in _REGISTRY.items():
+        if registered is function:
+            return name
+    return getattr(function, "__name__", repr(function))
