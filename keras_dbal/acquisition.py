@@ -31,8 +31,18 @@ __all__ = [
 ]
 
 
+# Mutual information below this is float32 rounding, not disagreement.
+_ENTROPY_RESOLUTION = 1e-6
+
+
+# Probabilities below this count as 0 in `p log p`. Denormal float32 values
+# pass `p > 0` but CPUs that flush denormals to zero take their log as -inf;
+# their true contribution is below 1e-28 nats.
+_TINY = 1e-30
+
+
 def _xlogx(p):
-    positive = p > 0
+    positive = p > _TINY
     return ops.where(positive, p * ops.log(ops.where(positive, p, 1.0)), 0.0)
 
 
@@ -60,7 +70,10 @@ def bald(probs):
     The mutual information between the prediction and the model posterior:
     `score = H[p_bar] - mean_t H[p_t]`, between 0 and `H[p_bar]`. High for
     items on which individual stochastic passes are confident but disagree.
-    Rounding can push the difference a hair below zero; it is clipped at 0.
+    The difference of two entropies of up to log C nats carries float32
+    rounding of about 1e-6, so values below `1e-6` are set to exactly 0:
+    identical samples (a deterministic model) then tie exactly, and ties
+    are broken at random by the sampler rather than by rounding noise.
 
     Args:
         probs: Class probabilities, `(T, N, C)`.
@@ -69,7 +82,10 @@ def bald(probs):
         Scores, `(N,)`.
     """
     expected_entropy = ops.mean(_entropy(probs), axis=0)
-    return ops.maximum(max_entropy(probs) - expected_entropy, 0.0)
+    mutual_information = max_entropy(probs) - expected_entropy
+    return ops.where(
+        mutual_information > _ENTROPY_RESOLUTION, mutual_information, 0.0
+    )
 
 
 def variation_ratios(probs):
@@ -95,7 +111,7 @@ def variation_ratios(probs):
 def mean_std(probs):
     """Mean standard deviation (Kampffmeyer et al., 2016).
 
-    `score = mean_c sqrt(E_t[p_tc^2] - E_t[p_tc]^2)`: the standard deviation
+    `score = mean_c sqrt(E_t[(p_tc - p_bar_c)^2])`: the standard deviation
     of each class probability over the T passes, averaged over classes.
 
     Args:
@@ -104,10 +120,11 @@ def mean_std(probs):
     Returns:
         Scores, `(N,)`.
     """
-    variance = ops.mean(ops.square(probs), axis=0) - ops.square(
-        ops.mean(probs, axis=0)
-    )
-    return ops.mean(ops.sqrt(ops.maximum(variance, 0.0)), axis=-1)
+    # Two passes (deviations from the mean) rather than E[p^2] - E[p]^2,
+    # whose cancellation leaves sqrt(rounding) ~ 1e-4 of noise.
+    deviations = probs - ops.mean(probs, axis=0, keepdims=True)
+    variance = ops.mean(ops.square(deviations), axis=0)
+    return ops.mean(ops.sqrt(variance), axis=-1)
 
 
 def margin(probs):

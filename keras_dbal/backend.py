@@ -84,3 +84,29 @@ def stateless_uniform(shape, seed, dtype="float32"):
 
     key = keras.ops.cast(seed, "uint32")
     return jax.random.uniform(key, shape, dtype=dtype)
+
+
+def fit_inputs(x, y, batch_size, seed):
+    """Keyword arguments for `model.fit` on in-memory arrays.
+
+    Keras's TensorFlow trainer rebuilds an elaborate input pipeline for
+    numpy arrays every epoch (about 25 ms on 2 CPU cores), which dominates
+    training on the small labelled sets of active learning. A plain
+    shuffled `tf.data` pipeline built once gives the same batches at about
+    a sixth of the cost. Other backends take the arrays as they are.
+
+    Args:
+        x, y: The labelled images and labels.
+        batch_size: Batch size (Keras's default, 32, when None).
+        seed: Integer seed of the per-epoch shuffle, or None.
+    """
+    batch_size = 32 if batch_size is None else batch_size
+    if name() != "tensorflow":
+        return {"x": x, "y": y, "batch_size": batch_size}
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices((x, y))
+    dataset = dataset.shuffle(
+        len(x), seed=seed, reshuffle_each_iteration=True
+    )
+    return {"x": dataset.batch(batch_size)}

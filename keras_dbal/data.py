@@ -1,0 +1,251 @@
+"""Datasets and pool bookkeeping.
+
+Loaders return `((x_train, y_train), (x_test, y_test))` with images as
+float32 `(N, height, width, channels)` in [0, 1] and integer labels.
+"""
+
+import hashlib
+import os
+
+import numpy as np
+
+from keras_dbal import validation
+
+__all__ = [
+    "DATASETS",
+    "Pool",
+    "balanced_indices",
+    "load_dataset",
+    "load_digits",
+    "load_npz",
+]
+
+DATASETS = ("digits", "mnist", "fashion_mnist")
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+class DataError(ValueError):
+    """A data file or data set that cannot be used, with the reason."""
+
+
+def load_digits(test_size=360, seed=0):
+    """The 8x8 digits embedded in scikit-learn (1,797 images, 10 classes).
+
+    Needs no network. The split is stratified and seeded.
+
+    Args:
+        test_size: Number of images held out for testing.
+        seed: Integer seed of the split.
+
+    Returns:
+        `((x_train, y_train), (x_test, y_test))`, images `(N, 8, 8, 1)`.
+    """
+    from sklearn.datasets import load_digits as sklearn_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = sklearn_digits()
+    images = (digits.images / 16.0).astype("float32")[..., None]
+    x_train, x_test, y_train, y_test = train_test_split(
+        images,
+        digits.target.astype("int64"),
+        test_size=test_size,
+        stratify=digits.target,
+        random_state=seed,
+    )
+    return (x_train, y_train), (x_test, y_test)
+
+
+def load_npz(path):
+    """Images from an `.npz` file with the keys of Keras's `mnist.npz`.
+
+    The file holds `x_train`, `y_train`, `x_test`, `y_test`; images are
+    `(N, height, width)` or `(N, height, width, channels)`, integers in
+    [0, 255] or floats in [0, 1].
+
+    Raises:
+        DataError: the file is missing, unreadable or malformed; the
+            message says which.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise DataError(f"Data file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in NPZ_KEYS if key not in archive.files]
+            if missing:
+                raise DataError(
+                    f"Data file {path} lacks the keys {missing}; expected "
+                    f"{list(NPZ_KEYS)} as in Keras's mnist.npz."
+                )
+            arrays = {key: archive[key] for key in NPZ_KEYS}
+    except DataError:
+        raise
+    except Exception as error:  # zipfile, pickle and OS errors alike
+        raise DataError(
+            f"Data file {path} is not a readable .npz archive ({error})."
+        ) from None
+    splits = []
+    for split in ("train", "test"):
+        x = _scale_images(arrays[f"x_{split}"], f"x_{split}", path)
+        y = arrays[f"y_{split}"]
+        if y.ndim != 1 or len(y) != len(x):
+            raise DataError(
+                f"Data file {path}: y_{split} has shape {y.shape}; expected "
+                f"({len(x)},) to match x_{split}."
+            )
+        if not np.issubdtype(y.dtype, np.integer) or (y < 0).any():
+            raise DataError(
+                f"Data file {path}: y_{split} must hold non-negative integer "
+                "class labels."
+            )
+        splits.append((x, y.astype("int64")))
+    return tuple(splits)
+
+
+def _scale_images(x, key, path):
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or len(x) == 0:
+        raise DataError(
+            f"Data file {path}: {key} has shape {x.shape}; expected "
+            "(N, height, width) or (N, height, width, channels)."
+        )
+    if np.issubdtype(x.dtype, np.integer):
+        return (x / 255.0).astype("float32")
+    if not np.issubdtype(x.dtype, np.floating) or not np.isfinite(x).all():
+        raise DataError(f"Data file {path}: {key} must hold finite numbers.")
+    return x.astype("float32")
+
+
+def load_dataset(name="digits", path=None, seed=0):
+    """Load a data set by name, or from a local `.npz` file.
+
+    Args:
+        name: `"digits"` (embedded, offline), `"mnist"` or
+            `"fashion_mnist"` (through `keras.datasets`, which downloads on
+            first use).
+        path: A local `.npz` file (see `load_npz`); when given, `name` only
+            labels the results.
+        seed: Seed of the digits train/test split.
+    """
+    if path is not None:
+        return load_npz(path)
+    if name == "digits":
+        return load_digits(seed=seed)
+    if name in ("mnist", "fashion_mnist"):
+        import keras
+
+        loader = getattr(keras.datasets, name)
+        try:
+            (x_train, y_train), (x_test, y_test) = loader.load_data()
+        except Exception as error:  # network and cache failures alike
+            raise DataError(
+                f"Could not load {name} through keras.datasets ({error}). "
+                "Offline, pass a local copy with --data FILE.npz."
+            ) from None
+        return (
+            (_scale_images(x_train, "x_train", name), y_train.astype("int64")),
+            (_scale_images(x_test, "x_test", name), y_test.astype("int64")),
+        )
+    raise DataError(
+        f"Unknown dataset {name!r}; expected one of {list(DATASETS)}."
+    )
+
+
+def balanced_indices(y, per_class, seed=None):
+    """Positions of `per_class` randomly chosen items of every class.
+
+    Gal et al. (2017) start from 20 labelled MNIST images, 2 per class.
+
+    Raises:
+        ValueError: a class has fewer than `per_class` items.
+    """
+    per_class = validation.positive_int(per_class, "per_class")
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        if len(members) < per_class:
+            raise ValueError(
+                f"Class {label} has {len(members)} items; cannot draw "
+                f"per_class={per_class}."
+            )
+        chosen.append(rng.choice(members, per_class, replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+class Pool:
+    """Unlabelled images and the record of which of them are labelled.
+
+    Give a `Pool` to `ActiveLearner.query` and it never proposes an image
+    that is already labelled; give it to `ActiveLearner.teach` with the
+    queried positions and it refuses to label one twice. Positions always
+    refer to the original array.
+
+    Args:
+        x: Images `(N, ...)`.
+        y: Optional true labels `(N,)`, the oracle of simulated experiments.
+            They are never shown to the learner until `oracle` is asked.
+
+    Attributes:
+        labels_: int64 `(N,)`, the label taught for each image, -1 if none.
+    """
+
+    def __init__(self, x, y=None):
+        self.x = validation.images(x, "x")
+        if y is not None:
+            y = np.asarray(y)
+            if y.shape != (len(self.x),):
+                raise ValueError(
+                    "Invalid value received for argument `y`. Expected shape "
+                    f"({len(self.x)},). Received shape {y.shape}."
+                )
+        self.y = y
+        self.labels_ = np.full(len(self.x), -1, dtype="int64")
+
+    def __len__(self):
+        return len(self.x)
+
+    @property
+    def labelled_mask(self):
+        """Boolean `(N,)`: which images are labelled."""
+        return self.labels_ >= 0
+
+    @property
+    def labelled_indices(self):
+        return np.flatnonzero(self.labelled_mask)
+
+    @property
+    def unlabelled_indices(self):
+        return np.flatnonzero(~self.labelled_mask)
+
+    def check_unlabelled(self, indices, name="indices"):
+        """Validated positions of images that are not labelled yet."""
+        indices = validation.indices(indices, name, len(self))
+        already = indices[self.labelled_mask[indices]]
+        if len(already):
+            raise ValueError(
+                f"Invalid value received for argument `{name}`: pool "
+                f"positions {already[:10].tolist()} are already labelled."
+            )
+        return indices
+
+    def mark_labelled(self, indices, labels):
+        """Record labels; positions must be valid and not labelled yet."""
+        indices = self.check_unlabelled(indices)
+        self.labels_[indices] = labels
+
+    def oracle(self, indices):
+        """The true labels of some images (simulated experiments only)."""
+        if self.y is None:
+            raise ValueError(
+                "This pool has no oracle labels: create it as Pool(x, y)."
+            )
+        return self.y[np.asarray(indices, dtype="int64")]
+
+    def fingerprint(self):
+        """SHA-256 of the images' bytes, shape and dtype."""
+        digest = hashlib.sha256()
+        digest.update(repr((self.x.shape, str(self.x.dtype))).encode())
+        digest.update(np.ascontiguousarray(self.x).tobytes())
+        return digest.hexdigest()

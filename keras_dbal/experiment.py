@@ -1,0 +1,189 @@
+"""Simulated active-learning experiments in the protocol of Gal et al. (2017).
+
+Start from a few balanced labels, acquire `query_size` images a round with
+each acquisition function, refit from scratch, and record the test error
+after every round. Used by `keras-dbal run` and by the benchmark suite.
+"""
+
+import dataclasses
+import time
+
+import keras
+import numpy as np
+
+from keras_dbal import acquisition as acquisition_lib
+from keras_dbal.data import Pool
+from keras_dbal.data import balanced_indices
+from keras_dbal.learner import ActiveLearner
+from keras_dbal.models import gal_cnn
+
+__all__ = ["ExperimentConfig", "labels_to_reach", "run_experiment"]
+
+
+@dataclasses.dataclass
+class ExperimentConfig:
+    """Every setting of a simulated experiment, in one place.
+
+    Defaults follow the authors' released code where it and the paper
+    agree: 2 labels per class to start (20 on MNIST), 10 acquired per round,
+    T = 20 MC samples (the paper's Section 5.1 uses T = 20 for acquisition),
+    Adam, batch size 128, 50 epochs, weight decay c / N with c = 3.5, and a
+    random pool subset of 2000 scored each round.
+    """
+
+    acquisitions: tuple = ("bald", "random")
+    deterministic: tuple = ()
+    seeds: tuple = (0,)
+    rounds: int = 10
+    query_size: int = 10
+    initial_per_class: int = 2
+    mc_samples: int = 20
+    epochs: int = 50
+    batch_size: int = 128
+    variant: str = "paper"
+    weight_decay: float = 3.5
+    pool_subset: int = 2000
+    chunk_size: int = None
+
+    def __post_init__(self):
+        for name in list(self.acquisitions) + list(self.deterministic):
+            acquisition_lib.get(name)
+        self.acquisitions = tuple(self.acquisitions)
+        self.deterministic = tuple(self.deterministic)
+        self.seeds = tuple(int(seed) for seed in self.seeds)
+
+    def runs(self):
+        """`(acquisition, bayesian)` pairs, Bayesian ones first."""
+        return [(name, True) for name in self.acquisitions] + [
+            (name, False) for name in self.deterministic
+        ]
+
+
+def run_experiment(data, config, *, progress=True, log=print):
+    """Run every acquisition function (and seed) of `config` on `data`.
+
+    Args:
+        data: `((x_train, y_train), (x_test, y_test))`; the training split
+            is the pool, its labels the oracle.
+        config: An `ExperimentConfig`.
+        progress: Show a progress bar per run.
+        log: Function that receives one line per finished run.
+
+    Returns:
+        A list of dicts, one per (acquisition, bayesian, seed), with
+        `num_labelled`, `error` and `accuracy` lists (one entry per
+        evaluation, the first before any acquisition) and `seconds`.
+    """
+    (x_train, y_train), (x_test, y_test) = data
+    num_classes = int(max(y_train.max(), y_test.max())) + 1
+    results = []
+    for name, bayesian in config.runs():
+        for seed in config.seeds:
+            start = time.perf_counter()
+            curve = _run_one(
+                x_train, y_train, x_test, y_test, num_classes, name,
+                bayesian, seed, config, progress,
+            )
+            seconds = time.perf_counter() - start
+            result = {
+                "acquisition": name,
+                "bayesian": bayesian,
+                "seed": seed,
+                "num_labelled": [point["num_labelled"] for point in curve],
+                "accuracy": [point["accuracy"] for point in curve],
+                "error": [point["error"] for point in curve],
+                "seconds": seconds,
+            }
+            results.append(result)
+            log(
+                f"{_label(name, bayesian)} seed {seed}: error "
+                f"{result['error'][0]:.3f} -> {result['error'][-1]:.3f} with "
+                f"{result['num_labelled'][-1]} labels ({seconds:.0f} s)"
+            )
+    return results
+
+
+def _run_one(
+    x_train, y_train, x_test, y_test, num_classes, name, bayesian, seed,
+    config, progress,
+):
+    keras.utils.set_random_seed(seed)
+    initial = balanced_indices(y_train, config.initial_per_class, seed=seed)
+    model = gal_cnn(
+        x_train.shape[1:],
+        num_classes,
+        bayesian=bayesian,
+        variant=config.variant,
+        weight_decay=config.weight_decay,
+        num_labelled=len(initial),
+        seed=seed,
+    )
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    learner = ActiveLearner(
+        model,
+        acquisition=name,
+        mc_samples=config.mc_samples if bayesian else 1,
+        fit_kwargs={
+            "epochs": config.epochs,
+            "batch_size": config.batch_size,
+            "verbose": 0,
+        },
+        pool_subset=config.pool_subset,
+        chunk_size=config.chunk_size,
+        allow_deterministic=not bayesian,
+        seed=seed,
+    )
+    pool = Pool(x_train, y_train)
+    learner.teach(pool, y_train[initial], indices=initial)
+    if progress:
+        print(f"{_label(name, bayesian)}, seed {seed}")
+    return learner.run(
+        pool,
+        config.rounds,
+        config.query_size,
+        x_test=x_test,
+        y_test=y_test,
+        progress=progress,
+    )
+
+
+def _label(name, bayesian):
+    return name if bayesian else f"{name} (deterministic)"
+
+
+def labels_to_reach(num_labelled, error, target):
+    """The fewest labels after which the test error is at most `target`.
+
+    Returns None when the curve never gets there.
+    """
+    for count, value in zip(num_labelled, error):
+        if value <= target:
+            return int(count)
+    return None
+
+
+def summarize(results):
+    """Mean and standard deviation of the curves of each (name, bayesian).
+
+    Returns:
+        A dict keyed by display label with `num_labelled`, `error_mean`,
+        `error_std` and `seeds`.
+    """
+    grouped = {}
+    for result in results:
+        key = _label(result["acquisition"], result["bayesian"])
+        grouped.setdefault(key, []).append(result)
+    summary = {}
+    for key, group in grouped.items():
+        errors = np.array([result["error"] for result in group])
+        summary[key] = {
+            "num_labelled": group[0]["num_labelled"],
+            "error_mean": errors.mean(axis=0).tolist(),
+            "error_std": errors.std(axis=0).tolist(),
+            "seeds": [result["seed"] for result in group],
+        }
+    return summary

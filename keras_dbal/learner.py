@@ -1,0 +1,468 @@
+"""`ActiveLearner`: the labelled set, fitting, querying and the history."""
+
+import warnings
+
+import keras
+import numpy as np
+
+from keras_dbal import acquisition as acquisition_lib
+from keras_dbal import backend
+from keras_dbal import validation
+from keras_dbal.data import Pool
+from keras_dbal.regularizers import LabelScaledL2
+from keras_dbal.sampling import MCSampler
+
+__all__ = ["ActiveLearner", "NotFittedError"]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The learner was used before anything was taught to it."""
+
+
+class ActiveLearner:
+    """Pool-based active learning around a compiled Keras model.
+
+    The learner keeps the labelled set, (re)fits the model on it through
+    `model.fit`, and scores unlabelled images with Monte Carlo dropout
+    (`MCSampler`) and an acquisition function to choose which to label
+    next, following Gal, Islam & Ghahramani (2017).
+
+    Args:
+        model: A compiled, built Keras classifier whose output is class
+            probabilities `(batch, C)`; `MCDropout` layers make it Bayesian
+            (see `keras_dbal.gal_cnn`).
+        acquisition: Name in `keras_dbal.acquisition.names()` or a function
+            `(T, N, C) -> (N,)`.
+        mc_samples: T, stochastic forward passes per image when querying
+            and predicting.
+        reset_weights: If True (the paper's protocol), every fit starts
+            from the initial weights with a fresh optimizer; if False, it
+            continues from the current weights (warm start).
+        fit_kwargs: Passed to `model.fit` (`epochs`, `batch_size`,
+            `callbacks`, ...). Default `{"verbose": 0}`.
+        pool_subset: If set, each query scores a random subset of this many
+            unlabelled images, as the authors' code does (2000 on MNIST).
+        chunk_size: Pool images per compiled sampler call (see
+            `MCSampler`).
+        consistent_masks: Share dropout masks across pool images (see
+            `MCSampler`).
+        allow_deterministic: Allow an acquisition function that measures
+            model uncertainty (BALD, variation ratios, mean std) on a model
+            without `MCDropout`, where it is constant; off by default,
+            because that is usually a mistake.
+        seed: Integer seed of every random choice the learner makes: pool
+            subsets, dropout masks, tie breaks, random acquisition, and the
+            Keras global seed before each fit. The same seed gives the same
+            queries.
+        verbose: 1 shows progress bars while scoring the pool.
+
+    Attributes:
+        x_labelled_: The labelled images, in the order they were taught.
+        y_labelled_: Their integer labels.
+        pool_indices_: For each labelled image, its position in the `Pool`
+            it came from, or -1 if it was taught directly.
+        history_: One dict per query: `round`, `num_labelled`, `indices`,
+            `scores`, and any metrics recorded by `run`.
+        initial_weights_: The weights every reset returns to.
+
+    Example:
+
+    >>> learner = ActiveLearner(model, acquisition="bald", seed=0)
+    >>> learner.teach(x_init, y_init)
+    >>> pool = keras_dbal.Pool(x_pool)
+    >>> idx = learner.query(pool, n=10)
+    >>> learner.teach(pool, y_new, indices=idx)
+    """
+
+    def __init__(
+        self,
+        model,
+        acquisition="bald",
+        mc_samples=20,
+        *,
+        reset_weights=True,
+        fit_kwargs=None,
+        pool_subset=None,
+        chunk_size=None,
+        consistent_masks=False,
+        allow_deterministic=False,
+        seed=None,
+        verbose=0,
+    ):
+        if not isinstance(model, keras.Model):
+            raise ValueError(
+                "Invalid value received for argument `model`. Expected a "
+                f"keras.Model. Received: {type(model).__name__}"
+            )
+        if not getattr(model, "compiled", False):
+            raise ValueError(
+                "The model must be compiled (model.compile(...)) before it is "
+                "given to ActiveLearner."
+            )
+        if not model.built:
+            raise ValueError(
+                "The model must be built (created with keras.Input or called "
+                "once) before it is given to ActiveLearner."
+            )
+        self.model = model
+        self.acquisition = acquisition
+        self.acquisition_fn = acquisition_lib.get(acquisition)
+        self.acquisition_name = acquisition_lib.name_of(acquisition)
+        self.mc_samples = validation.positive_int(mc_samples, "mc_samples")
+        self.reset_weights = bool(reset_weights)
+        self.fit_kwargs = {"verbose": 0, **(fit_kwargs or {})}
+        if pool_subset is not None:
+            validation.positive_int(pool_subset, "pool_subset")
+        self.pool_subset = pool_subset
+        self.consistent_masks = consistent_masks
+        self.allow_deterministic = bool(allow_deterministic)
+        if seed is not None and not isinstance(seed, (int, np.integer)):
+            raise ValueError(
+                "Invalid value received for argument `seed`. Expected an "
+                f"integer or None. Received: seed={seed!r}"
+            )
+        self.seed = seed
+        self.verbose = verbose
+        self.sampler = MCSampler(
+            model,
+            self.mc_samples,
+            chunk_size=chunk_size,
+            consistent_masks=consistent_masks,
+            seed=seed,
+        )
+        if (
+            self.acquisition_name in acquisition_lib.BAYESIAN
+            and not self.sampler.is_stochastic
+            and not self.allow_deterministic
+        ):
+            raise ValueError(
+                f"Acquisition {self.acquisition_name!r} measures model "
+                "uncertainty, but the model has no MCDropout layer, so all "
+                f"{self.mc_samples} passes agree and every score is 0. Use "
+                "a Bayesian model (gal_cnn(bayesian=True)), another "
+                "acquisition function, or allow_deterministic=True."
+            )
+        self.num_classes = int(model.outputs[0].shape[-1])
+        self.item_shape = tuple(model.inputs[0].shape[1:])
+        self.initial_weights_ = model.get_weights()
+        self.x_labelled_ = np.empty((0,) + self.item_shape, dtype="float32")
+        self.y_labelled_ = np.empty(0, dtype="int64")
+        self.pool_indices_ = np.empty(0, dtype="int64")
+        self.history_ = []
+        self.num_fits_ = 0
+
+    @property
+    def num_labelled(self):
+        return len(self.y_labelled_)
+
+    @property
+    def round(self):
+        """Number of queries made so far."""
+        return len(self.history_)
+
+    def teach(self, x, y, *, indices=None, fit=True):
+        """Add labelled images and refit.
+
+        Args:
+            x: Images `(n, ...)`, or a `Pool` together with `indices`.
+            y: Integer labels `(n,)` in `[0, C)`, or one-hot rows.
+            indices: With a `Pool`, the positions being labelled; they must
+                not be labelled yet.
+            fit: Whether to refit now.
+
+        Returns:
+            self.
+        """
+        if isinstance(x, Pool):
+            if indices is None:
+                raise ValueError(
+                    "Teaching from a Pool needs `indices`: the pool "
+                    "positions that `y` labels."
+                )
+            pool = x
+            indices = pool.check_unlabelled(indices)
+            images = pool.x[indices]
+        else:
+            if indices is not None:
+                raise ValueError(
+                    "`indices` is only meaningful when `x` is a Pool."
+                )
+            pool = None
+            images = validation.images(x, "x", self.item_shape)
+        labels = validation.labels(y, "y", len(images), self.num_classes)
+        if pool is not None:
+            pool.mark_labelled(indices, labels)
+        self.x_labelled_ = np.concatenate(
+            [self.x_labelled_, images.astype(self.x_labelled_.dtype)]
+        )
+        self.y_labelled_ = np.concatenate([self.y_labelled_, labels])
+        self.pool_indices_ = np.concatenate(
+            [
+                self.pool_indices_,
+                indices if pool is not None else np.full(len(labels), -1),
+            ]
+        )
+        if fit:
+            self.fit()
+        return self
+
+    def fit(self, **fit_kwargs):
+        """Fit the model on the labelled set.
+
+        Resets to the initial weights first if `reset_weights`; updates the
+        N of every `LabelScaledL2` weight decay to the labelled count.
+
+        Args:
+            **fit_kwargs: Override the learner's `fit_kwargs` for this fit.
+
+        Returns:
+            The `History` of `model.fit`.
+        """
+        self._check_taught()
+        decay_changed = self._update_weight_decay()
+        if self.reset_weights:
+            self.model.set_weights(self.initial_weights_)
+            self._recompile()
+        elif decay_changed:
+            # The compiled train step holds the old coefficient.
+            self.model.train_function = None
+        fit_seed = _derive_seed(self.seed, "fit", self.num_fits_)
+        if fit_seed is not None:
+            keras.utils.set_random_seed(fit_seed)
+        self.num_fits_ += 1
+        kwargs = {**self.fit_kwargs, **fit_kwargs}
+        if kwargs.keys() & _NEEDS_ARRAYS or kwargs.get("shuffle") is False:
+            return self.model.fit(
+                self.x_labelled_, self.y_labelled_, **kwargs
+            )
+        inputs = backend.fit_inputs(
+            self.x_labelled_,
+            self.y_labelled_,
+            kwargs.pop("batch_size", None),
+            fit_seed,
+        )
+        kwargs.pop("shuffle", None)
+        return self.model.fit(**inputs, **kwargs)
+
+    def query(self, pool, n=10, *, exclude=None):
+        """The n pool images to label next, best first.
+
+        Args:
+            pool: A `Pool` (labelled images are never proposed), or images
+                as a numpy array, tensor or `tf.data.Dataset` (every image
+                is a candidate except the positions in `exclude`).
+            n: Number of images to return.
+            exclude: Positions never to propose (arrays and datasets).
+
+        Returns:
+            int64 positions into the pool, best first.
+        """
+        self._check_taught()
+        n = validation.positive_int(n, "n")
+        images, candidates = self._candidates(pool, exclude)
+        if candidates is not None and n > len(candidates):
+            raise ValueError(
+                f"Invalid value received for argument `n`: asked for {n} "
+                f"images but only {len(candidates)} are unlabelled."
+            )
+        round_seed = _derive_seed(self.seed, "query", self.round)
+        if self.pool_subset is not None and candidates is not None:
+            if len(candidates) > self.pool_subset:
+                rng = np.random.default_rng(round_seed)
+                candidates = np.sort(
+                    rng.choice(candidates, self.pool_subset, replace=False)
+                )
+                n = min(n, len(candidates))
+        if self.acquisition_fn is acquisition_lib.random:
+            chosen, scores = self._random_query(candidates, n, round_seed)
+        else:
+            chosen, scores = self.sampler.top_n(
+                images,
+                self.acquisition_fn,
+                n,
+                indices=candidates,
+                seed=round_seed,
+                verbose=self.verbose,
+            )
+        if len(chosen) < n:
+            raise ValueError(
+                f"Invalid value received for argument `n`: asked for {n} "
+                f"images but the pool offered only {len(chosen)}."
+            )
+        self.history_.append(
+            {
+                "round": self.round,
+                "num_labelled": self.num_labelled,
+                "indices": chosen.tolist(),
+                "scores": scores.astype(float).tolist(),
+            }
+        )
+        return chosen
+
+    def predict(self, x, *, mc_samples=None, seed=None):
+        """Predictive class probabilities, averaged over T MC passes.
+
+        Args:
+            x: Images (array, tensor or `tf.data.Dataset`).
+            mc_samples: T for this call; defaults to the learner's.
+            seed: Integer seed; defaults to one derived from the learner's.
+
+        Returns:
+            float32 numpy array `(N, C)`.
+        """
+        sampler = self.sampler
+        if mc_samples is not None and mc_samples != self.mc_samples:
+            sampler = MCSampler(
+                self.model,
+                validation.positive_int(mc_samples, "mc_samples"),
+                chunk_size=self.sampler.chunk_size,
+                seed=self.seed,
+            )
+        if seed is None:
+            seed = _derive_seed(self.seed, "predict", self.round)
+        return sampler.sample(x, seed=seed).mean(axis=0)
+
+    def evaluate(self, x, y, *, mc_samples=None):
+        """Accuracy and negative log-likelihood of the MC-averaged prediction.
+
+        Returns:
+            `{"accuracy": float, "error": float, "nll": float}`.
+        """
+        images = validation.images(x, "x", self.item_shape)
+        labels = validation.labels(y, "y", len(images), self.num_classes)
+        probs = self.predict(images, mc_samples=mc_samples)
+        accuracy = float(np.mean(probs.argmax(axis=1) == labels))
+        picked = np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1.0)
+        return {
+            "accuracy": accuracy,
+            "error": 1.0 - accuracy,
+            "nll": float(-np.mean(np.log(picked))),
+        }
+
+    def run(
+        self, pool, rounds, n=10, *, x_test=None, y_test=None, progress=True
+    ):
+        """A simulated experiment: query, label from the oracle, refit.
+
+        The model must already be taught an initial set. After every round
+        (and once before the first) the test metrics are recorded.
+
+        Args:
+            pool: A `Pool` created with its true labels, `Pool(x, y)`.
+            rounds: Number of acquisition rounds.
+            n: Images acquired per round.
+            x_test, y_test: Optional test set for the learning curve.
+            progress: Show a progress bar over the rounds.
+
+        Returns:
+            A list with one dict per evaluation: `num_labelled` and, with a
+            test set, `accuracy`, `error` and `nll`.
+        """
+        if not isinstance(pool, Pool) or pool.y is None:
+            raise ValueError(
+                "Invalid value received for argument `pool`. run() needs a "
+                "Pool created with its oracle labels: Pool(x, y)."
+            )
+        rounds = validation.positive_int(rounds, "rounds")
+        curve = [self._measure(x_test, y_test)]
+        progress = keras.utils.Progbar(
+            rounds,
+            unit_name="round",
+            verbose=1 if progress else 0,
+            stateful_metrics=["labelled", "accuracy"],
+        )
+        for _ in range(rounds):
+            chosen = self.query(pool, n)
+            self.teach(pool, pool.oracle(chosen), indices=chosen)
+            curve.append(self._measure(x_test, y_test))
+            self.history_[-1].update(curve[-1])
+            progress.add(1, [("labelled", self.num_labelled)] + [
+                (key, value) for key, value in curve[-1].items()
+                if key == "accuracy"
+            ])
+        return curve
+
+    def _measure(self, x_test, y_test):
+        record = {"num_labelled": self.num_labelled}
+        if x_test is not None:
+            record.update(self.evaluate(x_test, y_test))
+        return record
+
+    def _candidates(self, pool, exclude):
+        if isinstance(pool, Pool):
+            if exclude is not None:
+                raise ValueError(
+                    "`exclude` is not used with a Pool: it already knows "
+                    "which images are labelled."
+                )
+            return pool.x, pool.unlabelled_indices
+        if hasattr(pool, "as_numpy_iterator"):
+            if exclude is not None:
+                raise ValueError(
+                    "`exclude` is not supported with tf.data pools; wrap the "
+                    "images in a Pool instead."
+                )
+            return pool, None
+        images = validation.images(pool, "pool", self.item_shape)
+        candidates = np.arange(len(images))
+        if exclude is not None:
+            exclude = validation.indices(exclude, "exclude", len(images))
+            candidates = np.setdiff1d(candidates, exclude)
+        return images, candidates
+
+    def _random_query(self, candidates, n, seed):
+        if candidates is None:
+            raise ValueError(
+                "Random acquisition needs a Pool or an array pool, whose "
+                "size is known."
+            )
+        rng = np.random.default_rng(seed)
+        scores = rng.random(len(candidates)).astype("float32")
+        order = np.argsort(-scores, kind="stable")[:n]
+        return candidates[order], scores[order]
+
+    def _update_weight_decay(self):
+        changed = False
+        for layer in self.model._flatten_layers():
+            regularizer = getattr(layer, "kernel_regularizer", None)
+            if isinstance(regularizer, LabelScaledL2):
+                if regularizer.num_labelled != max(self.num_labelled, 1):
+                    regularizer.num_labelled = max(self.num_labelled, 1)
+                    changed = True
+        return changed
+
+    def _recompile(self):
+        config = self.model.get_compile_config()
+        if config is None:
+            warnings.warn(
+                "The model's compile configuration cannot be serialized, so "
+                "the optimizer state is not reset between fits.",
+                stacklevel=3,
+            )
+            self.model.train_function = None
+            return
+        self.model.compile_from_config(config)
+
+    def _check_taught(self):
+        if self.num_labelled == 0:
+            raise NotFittedError(
+                "This ActiveLearner has no labelled data yet: call "
+                "teach(x, y) with an initial labelled set first."
+            )
+
+
+# fit() arguments that only work on arrays, not on a tf.data pipeline.
+_NEEDS_ARRAYS = frozenset({"validation_split", "sample_weight"})
+
+_PURPOSES = {"fit": 0, "query": 1, "predict": 2}
+
+
+def _derive_seed(seed, purpose, counter):
+    """A 31-bit seed for one random choice, fixed by (seed, purpose, counter).
+
+    Returns None when `seed` is None, so the choice is not reproducible.
+    """
+    if seed is None:
+        return None
+    entropy = [int(seed), _PURPOSES[purpose], counter]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0] >> 1)

@@ -1,0 +1,42 @@
+"""Learning curves as PNG files (matplotlib, headless)."""
+
+import numpy as np
+
+
+def plot_learning_curves(summary, path, *, title=None):
+    """Test accuracy against labelled images, one line per function.
+
+    Like Figure 1 of Gal et al. (2017): the mean over seeds, with a band of
+    one standard deviation when there are several.
+
+    Args:
+        summary: The output of `keras_dbal.experiment.summarize`.
+        path: Where to write the PNG.
+        title: Optional title.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axes = pyplot.subplots(figsize=(7, 4.5), dpi=120)
+    for label, curve in summary.items():
+        counts = np.asarray(curve["num_labelled"])
+        accuracy = 1.0 - np.asarray(curve["error_mean"])
+        spread = np.asarray(curve["error_std"])
+        style = "--" if "deterministic" in label or label == "random" else "-"
+        line = axes.plot(counts, accuracy, style, label=label)[0]
+        if len(curve["seeds"]) > 1:
+            axes.fill_between(
+                counts, accuracy - spread, accuracy + spread,
+                color=line.get_color(), alpha=0.15,
+            )
+    axes.set_xlabel("Number of labelled images")
+    axes.set_ylabel("Test accuracy")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right")
+    if title:
+        axes.set_title(title)
+    figure.tight_layout()
+    figure.savefig(path)
+    pyplot.close(figure)

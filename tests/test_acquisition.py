@@ -1,0 +1,216 @@
+import keras
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from keras_dbal import acquisition
+from keras_dbal import backend
+
+# float64 numpy references, written from the formulas in the paper.
+
+
+def ref_entropy(p):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, p * np.log(p), 0.0)
+    return -terms.sum(axis=-1)
+
+
+def ref_max_entropy(probs):
+    return ref_entropy(probs.mean(axis=0))
+
+
+def ref_bald(probs):
+    return ref_max_entropy(probs) - ref_entropy(probs).mean(axis=0)
+
+
+def ref_variation_ratios(probs):
+    num_samples, num_items, _ = probs.shape
+    predictions = probs.argmax(axis=-1)
+    scores = np.empty(num_items)
+    for item in range(num_items):
+        counts = np.bincount(predictions[:, item])
+        scores[item] = 1 - counts.max() / num_samples
+    return scores
+
+
+def ref_mean_std(probs):
+    return probs.std(axis=0).mean(axis=-1)
+
+
+def ref_margin(probs):
+    top = np.sort(probs.mean(axis=0), axis=-1)
+    return 1 - (top[:, -1] - top[:, -2])
+
+
+def ref_least_confidence(probs):
+    return 1 - probs.mean(axis=0).max(axis=-1)
+
+
+REFERENCES = {
+    "max_entropy": ref_max_entropy,
+    "bald": ref_bald,
+    "variation_ratios": ref_variation_ratios,
+    "mean_std": ref_mean_std,
+    "margin": ref_margin,
+    "least_confidence": ref_least_confidence,
+}
+
+
+def score(name, probs):
+    result = acquisition.get(name)(probs.astype("float32"))
+    return keras.ops.convert_to_numpy(result).astype("float64")
+
+
+def dirichlet(rng, shape, alpha=0.5):
+    return rng.dirichlet(np.full(shape[-1], alpha), size=shape[:-1])
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+def test_matches_numpy_reference(name, rng):
+    probs = dirichlet(rng, (9, 40, 6))
+    np.testing.assert_allclose(
+        score(name, probs), REFERENCES[name](probs), rtol=1e-4, atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("num_classes", [2, 10])
+def test_uniform_prediction_has_entropy_log_c(num_classes):
+    probs = np.full((5, 3, num_classes), 1 / num_classes)
+    np.testing.assert_allclose(
+        score("max_entropy", probs), np.log(num_classes), rtol=1e-6
+    )
+
+
+def test_identical_samples_have_no_disagreement(rng):
+    one = dirichlet(rng, (1, 20, 4))
+    probs = np.repeat(one, 7, axis=0)
+    np.testing.assert_array_equal(score("bald", probs), 0.0)
+    np.testing.assert_array_equal(score("variation_ratios", probs), 0.0)
+    np.testing.assert_allclose(score("mean_std", probs), 0.0, atol=1e-7)
+
+
+def test_variation_ratios_hand_computed():
+    # Passes vote for classes 0, 0, 1, 2: the mode has 2 of 4 votes, 1 - 2/4.
+    # The mean-probability form 1 - max(p_bar) would give 0.6 instead.
+    probs = np.array(
+        [[[0.6, 0.4, 0.0]], [[0.6, 0.4, 0.0]], [[0.3, 0.7, 0.0]],
+         [[0.1, 0.0, 0.9]]]
+    )
+    np.testing.assert_allclose(score("variation_ratios", probs), [0.5])
+    np.testing.assert_allclose(score("least_confidence", probs), [0.6])
+
+
+def test_rankings_on_hand_built_items():
+    # Item 0: every pass confident in class 0. Item 1: every pass uniform
+    # (aleatoric). Item 2: passes confident in different classes (epistemic).
+    confident = [0.98, 0.01, 0.01]
+    uniform = [1 / 3] * 3
+    probs = np.array(
+        [
+            [confident, uniform, [0.98, 0.01, 0.01]],
+            [confident, uniform, [0.01, 0.98, 0.01]],
+            [confident, uniform, [0.01, 0.01, 0.98]],
+        ]
+    )
+    # Only disagreement between passes counts for BALD.
+    bald = score("bald", probs)
+    assert bald[2] == pytest.approx(np.log(3) - ref_entropy(
+        np.array(confident)), rel=1e-4)
+    assert bald[:2] == pytest.approx([0.0, 0.0], abs=1e-6)
+    entropy = score("max_entropy", probs)
+    assert entropy[0] < entropy[1] and entropy[0] < entropy[2]
+    assert score("variation_ratios", probs).tolist() == pytest.approx(
+        [0.0, 0.0, 2 / 3]
+    )
+    assert np.argmax(score("mean_std", probs)) == 2
+
+
+def test_one_hot_inputs_give_finite_scores():
+    probs = np.zeros((4, 3, 5))
+    probs[0, :, 0] = probs[1, :, 1] = probs[2, :, 1] = probs[3, :, 4] = 1
+    for name in REFERENCES:
+        values = score(name, probs)
+        assert np.all(np.isfinite(values)), name
+        np.testing.assert_allclose(
+            values, REFERENCES[name](probs), atol=1e-6, err_msg=name
+        )
+
+
+probability_arrays = st.tuples(
+    st.integers(1, 6), st.integers(1, 5), st.integers(2, 6)
+).flatmap(
+    lambda shape: hnp.arrays(
+        "float64",
+        shape,
+        elements=st.one_of(
+            st.just(0.0), st.just(1.0), st.floats(0.0, 1.0, width=32)
+        ),
+    )
+)
+
+
+def normalize(raw):
+    raw = raw.copy()
+    empty = raw.sum(axis=-1) == 0
+    raw[empty, 0] = 1.0
+    return raw / raw.sum(axis=-1, keepdims=True)
+
+
+@settings(max_examples=30, deadline=None)
+@given(probability_arrays)
+def test_properties_hold_for_any_shape_and_extremes(raw):
+    probs = normalize(raw)
+    num_samples, _, num_classes = probs.shape
+    values = {name: score(name, probs) for name in REFERENCES}
+    for name, result in values.items():
+        assert result.shape == (probs.shape[1],)
+        assert np.all(np.isfinite(result)), name
+    tolerance = 1e-5
+    assert np.all(values["bald"] >= 0)
+    assert np.all(values["bald"] <= values["max_entropy"] + tolerance)
+    assert np.all(values["max_entropy"] <= np.log(num_classes) + tolerance)
+    assert np.all(values["variation_ratios"] >= 0)
+    assert np.all(values["variation_ratios"] <= 1 - 1 / num_classes + 1e-6)
+    np.testing.assert_allclose(
+        values["bald"], ref_bald(probs), atol=5e-5
+    )
+
+
+def test_compiles_inside_backend_function(rng):
+    probs = dirichlet(rng, (5, 8, 3)).astype("float32")
+    for name in REFERENCES:
+        function = acquisition.get(name)
+        compiled = backend.compile_function(function, [])
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(compiled(probs)),
+            keras.ops.convert_to_numpy(function(probs)),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+
+
+def test_random_is_seeded_and_uniform():
+    probs = np.zeros((1, 10_000, 2))
+    first = acquisition.random(probs, seed=3)
+    np.testing.assert_array_equal(first, acquisition.random(probs, seed=3))
+    assert not np.array_equal(first, acquisition.random(probs, seed=4))
+    # Mean of 10,000 U(0, 1) draws: standard deviation 0.0029.
+    assert abs(first.mean() - 0.5) < 0.015
+
+
+def test_get_by_name_and_callable():
+    assert acquisition.get("bald") is acquisition.bald
+    assert acquisition.get(acquisition.margin) is acquisition.margin
+    assert acquisition.name_of("variation_ratios") == "variation_ratios"
+    assert set(acquisition.names()) >= {
+        "bald", "max_entropy", "variation_ratios", "mean_std", "random",
+        "margin", "least_confidence",
+    }
+
+
+def test_unknown_name_lists_valid_ones():
+    with pytest.raises(ValueError, match="bald.*variation_ratios"):
+        acquisition.get("entropy_max")

@@ -1,0 +1,272 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_dbal import MCDropout
+from keras_dbal import MCSampler
+from keras_dbal import acquisition
+from keras_dbal import backend
+from keras_dbal import gal_cnn
+from keras_dbal.layers import MaskScope
+from keras_dbal.sampling import split_model
+from tests.conftest import requires_backend
+
+T = 6
+
+
+@pytest.fixture
+def cnn():
+    return gal_cnn((8, 8, 1), num_classes=4, seed=0)
+
+
+@pytest.fixture
+def images(rng):
+    return rng.random((23, 8, 8, 1)).astype("float32")
+
+
+def test_gal_cnn_splits_after_pooling(cnn):
+    prefix, suffix = split_model(cnn)
+    assert [type(layer).__name__ for layer in prefix.layers[1:]] == [
+        "Conv2D", "Conv2D", "MaxPooling2D",
+    ]
+    assert isinstance(suffix.layers[1], MCDropout)
+
+
+def test_models_without_a_graph_are_not_split(cnn):
+    class Wrapper(keras.Model):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def call(self, x):
+            return self.inner(x)
+
+    wrapper = Wrapper(cnn)
+    wrapper(np.zeros((1, 8, 8, 1), "float32"))
+    assert split_model(wrapper) == (None, wrapper)
+    deterministic = gal_cnn((8, 8, 1), bayesian=False)
+    assert split_model(deterministic) == (deterministic, None)
+
+
+def reference_masks(seed_pair, layer_index, shape, rate):
+    """The masks the sampler documents: fold_in(seed, i), keep if >= rate."""
+    layer_seed = backend.fold_in(np.array(seed_pair, "int32"), layer_index)
+    noise = keras.ops.convert_to_numpy(
+        backend.stateless_uniform(shape, layer_seed)
+    )
+    return (noise >= rate).astype("float32") / (1 - rate)
+
+
+def test_equals_t_full_passes_with_the_same_masks(cnn, images):
+    sampler = MCSampler(cnn, T, chunk_size=len(images), seed=9)
+    probs = sampler.sample(images)
+    assert probs.shape == (T, len(images), 4)
+
+    batch = len(images)
+    feature_shapes = [(T * batch, 1, 1, 32), (T * batch, 128)]
+    masks = [
+        reference_masks([9, 0], index, shape, rate).reshape(
+            (T, batch) + shape[1:]
+        )
+        for index, (shape, rate) in enumerate(
+            zip(feature_shapes, [0.25, 0.5])
+        )
+    ]
+    for sample in range(T):
+        calls = iter(range(2))
+
+        def apply(layer, inputs, sample=sample, calls=calls):
+            return inputs * masks[next(calls)][sample]
+
+        with MaskScope(apply):
+            expected = cnn(images, training=False)
+        np.testing.assert_allclose(
+            probs[sample], keras.ops.convert_to_numpy(expected),
+            rtol=1e-5, atol=1e-6,
+        )
+
+
+def test_split_and_whole_model_agree(cnn, images):
+    split = MCSampler(cnn, T, chunk_size=8, seed=4)
+    whole = MCSampler(cnn, T, chunk_size=8, seed=4, split=False)
+    assert split.prefix_ is not None and whole.prefix_ is None
+    np.testing.assert_allclose(
+        split.sample(images), whole.sample(images), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_array_equal(
+        split.top_n(images, acquisition.bald, 5)[0],
+        whole.top_n(images, acquisition.bald, 5)[0],
+    )
+
+
+def test_subclassed_model_gives_the_same_result(cnn, images):
+    class Wrapper(keras.Model):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def call(self, x, training=None):
+            return self.inner(x, training=training)
+
+    wrapper = Wrapper(cnn)
+    wrapper(images[:1])
+    np.testing.assert_allclose(
+        MCSampler(wrapper, T, chunk_size=8, seed=1).sample(images),
+        MCSampler(cnn, T, chunk_size=8, seed=1).sample(images),
+        rtol=1e-5, atol=1e-6,
+    )
+
+
+def test_large_t_mean_matches_closed_form(rng):
+    # A linear model after dropout: E[output] = W^T x + b exactly, and the
+    # variance of one pass is sum_j (w_j x_j)^2 rate / (1 - rate).
+    rate, num_samples = 0.5, 4000
+    inputs = keras.Input((20,))
+    dense = keras.layers.Dense(3)
+    model = keras.Model(inputs, dense(MCDropout(rate)(inputs)))
+    x = rng.random((5, 20)).astype("float32")
+    outputs = MCSampler(model, num_samples, seed=0).sample(x)
+    kernel, bias = (keras.ops.convert_to_numpy(w) for w in dense.weights)
+    expected = x @ kernel + bias
+    spread = np.sqrt(
+        ((x[:, :, None] * kernel[None]) ** 2).sum(axis=1)
+        * rate / (1 - rate) / num_samples
+    )
+    assert np.all(np.abs(outputs.mean(axis=0) - expected) < 6 * spread)
+
+
+def test_same_seed_same_probabilities(cnn, images):
+    sampler = MCSampler(cnn, T, chunk_size=8)
+    np.testing.assert_array_equal(
+        sampler.sample(images, seed=3), sampler.sample(images, seed=3)
+    )
+    assert not np.array_equal(
+        sampler.sample(images, seed=3), sampler.sample(images, seed=4)
+    )
+
+
+def test_consistent_masks_are_shared_and_chunk_independent(cnn, rng):
+    repeated = np.repeat(rng.random((1, 8, 8, 1)), 10, axis=0)
+    repeated = repeated.astype("float32")
+    consistent = MCSampler(cnn, T, chunk_size=4, consistent_masks=True)
+    probs = consistent.sample(repeated, seed=2)
+    # The same image under the same masks gives the same prediction.
+    np.testing.assert_allclose(
+        probs, np.broadcast_to(probs[:, :1], probs.shape), atol=1e-6
+    )
+    other_chunking = MCSampler(cnn, T, chunk_size=7, consistent_masks=True)
+    np.testing.assert_allclose(
+        other_chunking.sample(repeated, seed=2), probs, atol=1e-6
+    )
+    independent = MCSampler(cnn, T, chunk_size=4).sample(repeated, seed=2)
+    assert not np.allclose(independent[:, 0], independent[:, 1])
+
+
+def test_scores_equal_acquisition_of_samples(cnn, images):
+    sampler = MCSampler(cnn, T, chunk_size=5, seed=0)
+    positions, scores = sampler.score(images, acquisition.bald)
+    np.testing.assert_array_equal(positions, np.arange(len(images)))
+    expected = keras.ops.convert_to_numpy(
+        acquisition.bald(sampler.sample(images))
+    )
+    np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_running_top_n_equals_full_sort(cnn, images):
+    sampler = MCSampler(cnn, T, chunk_size=5, seed=0)
+    _, scores = sampler.score(images, acquisition.max_entropy)
+    chosen, chosen_scores = sampler.top_n(images, acquisition.max_entropy, 7)
+    np.testing.assert_array_equal(chosen, np.argsort(-scores)[:7])
+    np.testing.assert_allclose(chosen_scores, np.sort(scores)[::-1][:7])
+
+
+def test_top_n_respects_indices(cnn, images):
+    sampler = MCSampler(cnn, T, chunk_size=4, seed=0)
+    allowed = np.array([1, 4, 9, 16, 22])
+    chosen, _ = sampler.top_n(images, acquisition.bald, 3, indices=allowed)
+    assert set(chosen) <= set(allowed) and len(set(chosen)) == 3
+
+
+def test_ties_are_broken_at_random(images):
+    deterministic = gal_cnn((8, 8, 1), num_classes=4, bayesian=False)
+    sampler = MCSampler(deterministic, 3, chunk_size=8)
+    picks = {
+        tuple(sampler.top_n(images, acquisition.bald, 3, seed=seed)[0])
+        for seed in range(5)
+    }
+    assert len(picks) > 1
+
+
+def test_deterministic_model_repeats_its_prediction(images):
+    deterministic = gal_cnn((8, 8, 1), num_classes=4, bayesian=False)
+    probs = MCSampler(deterministic, 4, chunk_size=8).sample(images)
+    expected = deterministic.predict(images, verbose=0)
+    for sample in probs:
+        np.testing.assert_allclose(sample, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_batch_normalization_stays_in_inference(rng):
+    inputs = keras.Input((6,))
+    normalization = keras.layers.BatchNormalization()
+    hidden = normalization(keras.layers.Dense(8)(inputs))
+    hidden = keras.layers.BatchNormalization()(MCDropout(0.5)(hidden))
+    model = keras.Model(inputs, keras.layers.Dense(3, "softmax")(hidden))
+    x = rng.normal(size=(64, 6)).astype("float32")
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, rng.integers(0, 3, 64), epochs=2, verbose=0)
+    before = [keras.ops.convert_to_numpy(v) for v in model.non_trainable_weights]
+    MCSampler(model, T, chunk_size=16, seed=0).sample(x * 5 + 3)
+    after = [keras.ops.convert_to_numpy(v) for v in model.non_trainable_weights]
+    for old, new in zip(before, after):
+        np.testing.assert_array_equal(old, new)
+
+
+def test_traced_once_per_chunk_shape(cnn, rng, monkeypatch):
+    sampler = MCSampler(cnn, T, chunk_size=8, seed=0)
+    traces = []
+    forward = sampler._forward
+
+    def counting_forward(images, seed):
+        traces.append(1)
+        return forward(images, seed)
+
+    monkeypatch.setattr(sampler, "_forward", counting_forward)
+    sampler.score(rng.random((29, 8, 8, 1)), acquisition.bald)
+    sampler.score(rng.random((13, 8, 8, 1)), acquisition.bald)
+    assert len(traces) == 1
+
+
+@requires_backend("tensorflow")
+def test_tf_data_pools_match_arrays(cnn, images):
+    import tensorflow as tf
+
+    sampler = MCSampler(cnn, T, chunk_size=5, seed=0)
+    expected = sampler.score(images, acquisition.bald)[1]
+    unbatched = tf.data.Dataset.from_tensor_slices(images)
+    batched = tf.data.Dataset.from_tensor_slices(
+        (images, np.zeros(len(images)))
+    ).batch(7)
+    for dataset in (unbatched, batched):
+        positions, scores = sampler.score(dataset, acquisition.bald)
+        np.testing.assert_array_equal(positions, np.arange(len(images)))
+        np.testing.assert_allclose(scores, expected, rtol=1e-5)
+    chosen = sampler.top_n(batched, acquisition.bald, 4, indices=[0, 3, 8, 20])
+    assert set(chosen[0]) <= {0, 3, 8, 20}
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"mc_samples": 0}, "mc_samples"),
+        ({"mc_samples": 2.5}, "mc_samples"),
+        ({"chunk_size": -1}, "chunk_size"),
+    ],
+)
+def test_invalid_arguments(cnn, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        MCSampler(cnn, **kwargs)
+
+
+def test_empty_pool_is_an_error(cnn):
+    with pytest.raises(ValueError, match="empty"):
+        MCSampler(cnn, T).sample(np.zeros((0, 8, 8, 1), "float32"))
