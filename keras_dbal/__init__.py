@@ -8,9 +8,9 @@ from keras_dbal import data
 from keras_dbal import layers
 from keras_dbal import models
 from keras_dbal.data import Pool
+from keras_dbal.layers import MCDropout
 from keras_dbal.learner import ActiveLearner
 from keras_dbal.learner import NotFittedError
-from keras_dbal.layers import MCDropout
 from keras_dbal.models import gal_cnn
 from keras_dbal.regularizers import LabelScaledL2
 from keras_dbal.sampling import MCSampler

@@ -50,7 +50,7 @@ def compile_function(function, variables):
     variables = list(variables)
 
     def pure(values, *args):
-        mapping = list(zip(variables, values))
+        mapping = list(zip(variables, values, strict=True))
         with keras.StatelessScope(state_mapping=mapping):
             return function(*args)
 
@@ -102,11 +102,12 @@ def fit_inputs(x, y, batch_size, seed):
     """
     batch_size = 32 if batch_size is None else batch_size
     if name() != "tensorflow":
-        return {"x": x, "y": y, "batch_size": batch_size}
+        return {"x": x, "y": y, "batch_size": batch_size, "shuffle": True}
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     dataset = dataset.shuffle(
         len(x), seed=seed, reshuffle_each_iteration=True
     )
-    return {"x": dataset.batch(batch_size)}
+    # Already shuffled: Keras would only warn that it ignores `shuffle`.
+    return {"x": dataset.batch(batch_size), "shuffle": False}

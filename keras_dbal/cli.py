@@ -137,7 +137,7 @@ def _run(args):
         )
         for result in results:
             for count, accuracy in zip(
-                result["num_labelled"], result["accuracy"]
+                result["num_labelled"], result["accuracy"], strict=True
             ):
                 writer.writerow(
                     [result["acquisition"], result["bayesian"],

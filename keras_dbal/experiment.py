@@ -160,7 +160,7 @@ def labels_to_reach(num_labelled, error, target):
 
     Returns None when the curve never gets there.
     """
-    for count, value in zip(num_labelled, error):
+    for count, value in zip(num_labelled, error, strict=True):
         if value <= target:
             return int(count)
     return None

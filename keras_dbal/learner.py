@@ -61,8 +61,10 @@ class ActiveLearner:
         y_labelled_: Their integer labels.
         pool_indices_: For each labelled image, its position in the `Pool`
             it came from, or -1 if it was taught directly.
-        history_: One dict per query: `round`, `num_labelled`, `indices`,
-            `scores`, and any metrics recorded by `run`.
+        history_: One dict per query: `round`, `num_labelled` (before the
+            query), `indices`, `scores`, and, from `run`, `after_teach`: the
+            labelled count and test metrics once the queried images were
+            taught.
         initial_weights_: The weights every reset returns to.
 
     Example:
@@ -375,7 +377,7 @@ class ActiveLearner:
             chosen = self.query(pool, n)
             self.teach(pool, pool.oracle(chosen), indices=chosen)
             curve.append(self._measure(x_test, y_test))
-            self.history_[-1].update(curve[-1])
+            self.history_[-1]["after_teach"] = curve[-1]
             progress.add(1, [("labelled", self.num_labelled)] + [
                 (key, value) for key, value in curve[-1].items()
                 if key == "accuracy"

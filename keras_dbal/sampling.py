@@ -87,7 +87,7 @@ def split_model(model):
     stochastic = {id(layer) for layer in stochastic_layers(model)}
     if not stochastic:
         return model, None
-    for position, layer in enumerate(layers):
+    for _position, layer in enumerate(layers):
         if isinstance(layer, keras.layers.InputLayer):
             continue
         if not any(id(inner) in stochastic for inner in _all_layers(layer)):
@@ -370,6 +370,10 @@ class MCSampler:
             keras.utils.Progbar(total, unit_name="image") if verbose else None
         )
         dtype = self._input_dtype()
+        # One chunk in flight: the next chunk is dispatched before the last
+        # result is fetched, so an asynchronous backend (JAX, a GPU) overlaps
+        # the host's slicing and copying with the device's work.
+        pending = None
         for chunk_index, (positions, images) in enumerate(
             iter_chunks(pool, self.chunk_size, indices, self.item_ndim)
         ):
@@ -384,14 +388,22 @@ class MCSampler:
                 [seed, 0 if self.consistent_masks else chunk_index],
                 dtype="int32",
             )
-            result = ops.convert_to_numpy(function(images, chunk_seed))
-            if acquisition is None:
-                result = result[:, :count]
-            else:
-                result = result[:count]
-            if progress is not None:
-                progress.add(count)
-            yield positions, result
+            result = function(images, chunk_seed)
+            if pending is not None:
+                yield self._fetch(pending, acquisition, progress)
+            pending = (positions, result)
+        if pending is not None:
+            yield self._fetch(pending, acquisition, progress)
+
+    @staticmethod
+    def _fetch(pending, acquisition, progress):
+        positions, result = pending
+        count = len(positions)
+        result = ops.convert_to_numpy(result)
+        result = result[:, :count] if acquisition is None else result[:count]
+        if progress is not None:
+            progress.add(count)
+        return positions, result
 
     def _input_dtype(self):
         try:
@@ -476,7 +488,7 @@ def _concrete_noise_shape(noise_shape, shape):
         return shape
     return tuple(
         size if declared is None else declared
-        for declared, size in zip(noise_shape, shape)
+        for declared, size in zip(noise_shape, shape, strict=True)
     )
 
 

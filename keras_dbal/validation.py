@@ -137,4 +137,5 @@ def indices(values, name, size):
 def _shape_matches(shape, expected):
     if len(shape) != len(expected):
         return False
-    return all(e is None or s == e for s, e in zip(shape, expected))
+    pairs = zip(shape, expected, strict=True)
+    return all(e is None or s == e for s, e in pairs)

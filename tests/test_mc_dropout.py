@@ -84,7 +84,8 @@ def test_keras_round_trip_keeps_behaviour(tmp_path):
     assert not np.array_equal(
         loaded.predict(x, verbose=0), loaded.predict(x, verbose=0)
     )
-    for original, revived in zip(model.get_weights(), loaded.get_weights()):
+    weights = zip(model.get_weights(), loaded.get_weights(), strict=True)
+    for original, revived in weights:
         np.testing.assert_array_equal(original, revived)
 
 

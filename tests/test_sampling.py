@@ -69,7 +69,7 @@ def test_equals_t_full_passes_with_the_same_masks(cnn, images):
             (T, batch) + shape[1:]
         )
         for index, (shape, rate) in enumerate(
-            zip(feature_shapes, [0.25, 0.5])
+            zip(feature_shapes, [0.25, 0.5], strict=True)
         )
     ]
     for sample in range(T):
@@ -214,10 +214,15 @@ def test_batch_normalization_stays_in_inference(rng):
     x = rng.normal(size=(64, 6)).astype("float32")
     model.compile("adam", "sparse_categorical_crossentropy")
     model.fit(x, rng.integers(0, 3, 64), epochs=2, verbose=0)
-    before = [keras.ops.convert_to_numpy(v) for v in model.non_trainable_weights]
+    def statistics():
+        return [
+            keras.ops.convert_to_numpy(v) for v in model.non_trainable_weights
+        ]
+
+    before = statistics()
     MCSampler(model, T, chunk_size=16, seed=0).sample(x * 5 + 3)
-    after = [keras.ops.convert_to_numpy(v) for v in model.non_trainable_weights]
-    for old, new in zip(before, after):
+    after = statistics()
+    for old, new in zip(before, after, strict=True):
         np.testing.assert_array_equal(old, new)
 
 

@@ -1,0 +1,1 @@
+"""Speed, memory and accuracy measurements; never run as tests."""

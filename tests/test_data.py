@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+
+from keras_dbal.data import DataError
+from keras_dbal.data import Pool
+from keras_dbal.data import balanced_indices
+from keras_dbal.data import load_dataset
+from keras_dbal.data import load_npz
+
+
+def test_digits_are_embedded(digits):
+    (x_train, y_train), (x_test, y_test) = digits
+    assert x_train.shape == (1437, 8, 8, 1) and x_test.shape == (360, 8, 8, 1)
+    assert x_train.dtype == np.float32
+    assert 0 <= x_train.min() and x_train.max() <= 1
+    assert set(np.unique(y_test)) == set(range(10))
+
+
+def write_npz(path, **overrides):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "x_train": rng.integers(0, 256, (12, 6, 6), dtype=np.uint8),
+        "y_train": rng.integers(0, 3, 12),
+        "x_test": rng.integers(0, 256, (4, 6, 6), dtype=np.uint8),
+        "y_test": rng.integers(0, 3, 4),
+    }
+    arrays.update(overrides)
+    arrays = {key: value for key, value in arrays.items() if value is not None}
+    np.savez(path, **arrays)
+    return arrays
+
+
+def test_npz_round_trip(tmp_path):
+    arrays = write_npz(tmp_path / "d.npz")
+    (x_train, y_train), (x_test, _) = load_npz(tmp_path / "d.npz")
+    assert x_train.shape == (12, 6, 6, 1) and x_test.shape == (4, 6, 6, 1)
+    np.testing.assert_allclose(x_train[..., 0], arrays["x_train"] / 255.0)
+    np.testing.assert_array_equal(y_train, arrays["y_train"])
+    assert load_dataset("mnist", path=tmp_path / "d.npz")[0][0].shape == (
+        12, 6, 6, 1
+    )
+
+
+@pytest.mark.parametrize(
+    "overrides, match",
+    [
+        ({"y_test": None}, r"lacks the keys \['y_test'\]"),
+        ({"y_train": np.zeros(5, int)}, "y_train has shape"),
+        ({"x_train": np.zeros((12,), "uint8")}, "x_train has shape"),
+        ({"y_train": np.full(12, -1)}, "non-negative integer"),
+    ],
+)
+def test_malformed_npz(tmp_path, overrides, match):
+    write_npz(tmp_path / "d.npz", **overrides)
+    with pytest.raises(DataError, match=match):
+        load_npz(tmp_path / "d.npz")
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        load_npz(tmp_path / "absent.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(DataError, match="not a readable"):
+        load_npz(tmp_path / "junk.npz")
+    with pytest.raises(DataError, match="Unknown dataset"):
+        load_dataset("imagenet")
+
+
+def test_balanced_indices():
+    y = np.repeat(np.arange(4), 10)
+    chosen = balanced_indices(y, 3, seed=0)
+    assert np.bincount(y[chosen]).tolist() == [3, 3, 3, 3]
+    np.testing.assert_array_equal(chosen, balanced_indices(y, 3, seed=0))
+    with pytest.raises(ValueError, match="Class"):
+        balanced_indices(y, 11)
+
+
+def test_pool_bookkeeping():
+    pool = Pool(np.zeros((5, 2, 2, 1)), y=np.arange(5))
+    pool.mark_labelled([1, 3], [7, 8])
+    assert pool.labelled_indices.tolist() == [1, 3]
+    assert pool.unlabelled_indices.tolist() == [0, 2, 4]
+    assert pool.labels_.tolist() == [-1, 7, -1, 8, -1]
+    np.testing.assert_array_equal(pool.oracle([4, 0]), [4, 0])
+    with pytest.raises(ValueError, match="already labelled"):
+        pool.mark_labelled([3], [1])
+    with pytest.raises(ValueError, match=r"positions in \[0, 5\)"):
+        pool.mark_labelled([5], [1])
+    with pytest.raises(ValueError, match="no oracle"):
+        Pool(np.zeros((2, 2, 2, 1))).oracle([0])
+
+
+def test_pool_fingerprint_changes_with_content():
+    x = np.zeros((3, 2, 2, 1), "float32")
+    changed = x.copy()
+    changed[0, 0, 0, 0] = 1
+    assert Pool(x).fingerprint() == Pool(x.copy()).fingerprint()
+    assert Pool(x).fingerprint() != Pool(changed).fingerprint()

@@ -1,0 +1,253 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_dbal import ActiveLearner
+from keras_dbal import NotFittedError
+from keras_dbal import Pool
+from keras_dbal import gal_cnn
+from tests.conftest import requires_backend
+
+
+def compiled_cnn(bayesian=True, seed=0, num_classes=10):
+    keras.utils.set_random_seed(seed)
+    model = gal_cnn((8, 8, 1), num_classes, bayesian=bayesian, seed=seed)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def make_learner(acquisition="bald", seed=0, **kwargs):
+    kwargs.setdefault("fit_kwargs", {"epochs": 2, "batch_size": 32})
+    return ActiveLearner(
+        compiled_cnn(seed=seed), acquisition, mc_samples=4, seed=seed,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def small(digits):
+    (x_train, y_train), _ = digits
+    return x_train[:200], y_train[:200]
+
+
+def test_query_returns_distinct_unlabelled_positions(small):
+    x, y = small
+    learner = make_learner()
+    pool = Pool(x, y)
+    learner.teach(pool, y[:20], indices=np.arange(20))
+    for _ in range(3):
+        chosen = learner.query(pool, n=10)
+        assert len(chosen) == 10 and len(set(chosen.tolist())) == 10
+        assert not pool.labelled_mask[chosen].any()
+        learner.teach(pool, pool.oracle(chosen), indices=chosen)
+    assert learner.num_labelled == 50
+    assert sorted(learner.pool_indices_) == sorted(pool.labelled_indices)
+    np.testing.assert_array_equal(pool.labels_[learner.pool_indices_],
+                                  learner.y_labelled_)
+
+
+def test_query_before_teach_is_not_fitted(small):
+    with pytest.raises(NotFittedError, match="teach"):
+        make_learner().query(small[0], n=2)
+    assert issubclass(NotFittedError, ValueError)
+
+
+@pytest.mark.parametrize("n", [0, -3, 181, 2.0])
+def test_query_size_must_fit(small, n):
+    x, y = small
+    learner = make_learner(fit_kwargs={"epochs": 1})
+    pool = Pool(x, y)
+    learner.teach(pool, y[:20], indices=np.arange(20))
+    with pytest.raises(ValueError, match="`n`"):
+        learner.query(pool, n=n)
+    assert learner.history_ == []
+
+
+def test_double_labelling_is_refused_and_changes_nothing(small):
+    x, y = small
+    learner = make_learner(fit_kwargs={"epochs": 1})
+    pool = Pool(x, y)
+    learner.teach(pool, y[:5], indices=np.arange(5))
+    labels_before = pool.labels_.copy()
+    with pytest.raises(ValueError, match="already labelled"):
+        learner.teach(pool, y[3:8], indices=np.arange(3, 8))
+    with pytest.raises(ValueError, match="more than once"):
+        learner.teach(pool, y[[9, 9]], indices=[9, 9])
+    np.testing.assert_array_equal(pool.labels_, labels_before)
+    assert learner.num_labelled == 5
+
+
+@pytest.mark.parametrize(
+    "labels, match",
+    [
+        ([0, 1, 10], r"\[0, 10\)"),
+        ([0, 1], "2 labels for 3 items"),
+        ([0.5, 1, 2], "integer"),
+        ([0, -1, 2], r"\[0, 10\)"),
+    ],
+)
+def test_bad_labels_are_refused(small, labels, match):
+    x, _ = small
+    learner = make_learner(fit_kwargs={"epochs": 1})
+    with pytest.raises(ValueError, match=match):
+        learner.teach(x[:3], np.array(labels))
+    assert learner.num_labelled == 0
+
+
+def test_bad_images_are_refused(small):
+    x, y = small
+    learner = make_learner(fit_kwargs={"epochs": 1})
+    broken = x[:3].copy()
+    broken[1, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"items \[1\] contain NaN"):
+        learner.teach(broken, y[:3])
+    with pytest.raises(ValueError, match="shape"):
+        learner.teach(x[:3, :4], y[:3])
+
+
+def test_one_hot_labels_are_accepted(small):
+    x, y = small
+    learner = make_learner(fit_kwargs={"epochs": 1})
+    learner.teach(x[:10], np.eye(10)[y[:10]])
+    np.testing.assert_array_equal(learner.y_labelled_, y[:10])
+
+
+def test_same_seed_same_queries(small):
+    x, y = small
+
+    def queries(seed):
+        learner = make_learner(seed=seed)
+        pool = Pool(x, y)
+        learner.teach(pool, y[:20], indices=np.arange(20))
+        picked = []
+        for _ in range(2):
+            chosen = learner.query(pool, n=5)
+            learner.teach(pool, pool.oracle(chosen), indices=chosen)
+            picked.append(chosen.tolist())
+        return picked
+
+    assert queries(3) == queries(3)
+    assert queries(3) != queries(4)
+
+
+def test_random_acquisition_is_uniform_over_unlabelled(small):
+    x, y = small
+    learner = make_learner("random", fit_kwargs={"epochs": 1})
+    pool = Pool(x, y)
+    learner.teach(pool, y[:100], indices=np.arange(100))
+    chosen = learner.query(pool, n=50)
+    assert chosen.min() >= 100
+    # Half of the 100 unlabelled positions; the mean of 50 draws without
+    # replacement from 100..199 has standard deviation about 2.
+    assert abs(chosen.mean() - 149.5) < 12
+
+
+def test_reset_returns_to_initial_weights(small):
+    x, y = small
+    learner = make_learner(fit_kwargs={"epochs": 3})
+    learner.teach(x[:20], y[:20])
+    trained = learner.model.get_weights()
+    assert not np.allclose(trained[0], learner.initial_weights_[0])
+    learner.fit(epochs=0)
+    for now, initial in zip(learner.model.get_weights(),
+                            learner.initial_weights_, strict=True):
+        np.testing.assert_array_equal(now, initial)
+
+
+def test_warm_start_keeps_training(small):
+    x, y = small
+    learner = make_learner(reset_weights=False, fit_kwargs={"epochs": 3})
+    learner.teach(x[:20], y[:20])
+    trained = learner.model.get_weights()
+    learner.fit(epochs=0)
+    np.testing.assert_array_equal(learner.model.get_weights()[0], trained[0])
+
+
+def test_weight_decay_follows_the_labelled_count(small):
+    x, y = small
+    learner = make_learner(fit_kwargs={"epochs": 1})
+    regularizer = learner.model.layers[5].kernel_regularizer
+    learner.teach(x[:30], y[:30])
+    assert regularizer.num_labelled == 30
+    learner.teach(x[30:45], y[30:45])
+    assert regularizer.num_labelled == 45
+
+
+def test_pool_subset_limits_the_candidates(small):
+    x, y = small
+    learner = make_learner(pool_subset=7, fit_kwargs={"epochs": 1})
+    pool = Pool(x, y)
+    learner.teach(pool, y[:20], indices=np.arange(20))
+    chosen = learner.query(pool, n=7)
+    assert len(chosen) == 7 and chosen.min() >= 20
+
+
+def test_array_pool_with_exclude(small):
+    x, y = small
+    learner = make_learner(fit_kwargs={"epochs": 1})
+    learner.teach(x[:20], y[:20])
+    chosen = learner.query(x[:30], n=10, exclude=np.arange(20))
+    assert sorted(chosen.tolist()) == list(range(20, 30))
+
+
+@requires_backend("tensorflow")
+def test_tf_data_pool(small):
+    import tensorflow as tf
+
+    x, y = small
+    learner = make_learner(fit_kwargs={"epochs": 1})
+    learner.teach(x[:20], y[:20])
+    from_dataset = learner.query(
+        tf.data.Dataset.from_tensor_slices(x[:60]).batch(16), n=5
+    )
+    learner.history_.clear()
+    from_array = learner.query(x[:60], n=5)
+    np.testing.assert_array_equal(from_dataset, from_array)
+
+
+def test_bayesian_acquisition_needs_a_stochastic_model():
+    model = compiled_cnn(bayesian=False)
+    with pytest.raises(ValueError, match="no MCDropout"):
+        ActiveLearner(model, "bald")
+    ActiveLearner(model, "bald", allow_deterministic=True)
+    ActiveLearner(model, "max_entropy")
+
+
+def test_model_must_be_compiled():
+    with pytest.raises(ValueError, match="compiled"):
+        ActiveLearner(gal_cnn((8, 8, 1)), "bald")
+
+
+def test_unknown_acquisition():
+    with pytest.raises(ValueError, match="bald"):
+        ActiveLearner(compiled_cnn(), "bayes")
+
+
+def test_predict_averages_mc_samples(small):
+    x, y = small
+    learner = make_learner(fit_kwargs={"epochs": 1})
+    learner.teach(x[:20], y[:20])
+    probs = learner.predict(x[:7])
+    assert probs.shape == (7, 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    samples = learner.sampler.sample(x[:7], seed=5)
+    np.testing.assert_allclose(
+        learner.predict(x[:7], seed=5), samples.mean(axis=0), rtol=1e-6
+    )
+
+
+@pytest.mark.slow
+def test_run_records_a_learning_curve(digits):
+    (x_train, y_train), (x_test, y_test) = digits
+    learner = make_learner(fit_kwargs={"epochs": 2})
+    pool = Pool(x_train[:300], y_train[:300])
+    learner.teach(pool, y_train[:20], indices=np.arange(20))
+    curve = learner.run(
+        pool, rounds=2, n=5, x_test=x_test[:50], y_test=y_test[:50],
+        progress=False,
+    )
+    assert [point["num_labelled"] for point in curve] == [20, 25, 30]
+    assert all(0 <= point["accuracy"] <= 1 for point in curve)
+    assert [entry["round"] for entry in learner.history_] == [0, 1]
+    assert learner.history_[1]["num_labelled"] == 25
+    assert learner.history_[1]["after_teach"] == curve[2]
