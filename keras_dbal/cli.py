@@ -45,16 +45,23 @@ def _parser():
         "--deterministic", nargs="*", default=[], metavar="NAME",
         help="acquisition functions also run on the deterministic twin CNN",
     )
-    run.add_argument("--rounds", type=int, default=25,
-                     help="acquisition rounds (default: 25)")
+    run.add_argument("--rounds", type=int, default=20,
+                     help="acquisition rounds (default: 20)")
     run.add_argument("--query-size", type=int, default=10,
                      help="images acquired per round (default: 10)")
     run.add_argument("--mc-samples", type=int, default=20,
                      help="MC dropout samples T (default: 20)")
     run.add_argument("--initial-per-class", type=int, default=2,
                      help="initial labels per class (default: 2)")
-    run.add_argument("--epochs", type=int, default=50,
-                     help="training epochs per round (default: 50)")
+    # The paper trains 50 epochs with batch size 128, a single gradient
+    # step per epoch while fewer than 128 images are labelled. On the 8x8
+    # digits that leaves the CNN so undertrained that BALD falls below
+    # random (measured: 0.29 vs 0.83 accuracy at 220 labels, two seeds);
+    # 100 epochs of batch 32 train it properly in about the same time.
+    run.add_argument("--epochs", type=int, default=100,
+                     help="training epochs per round (default: 100)")
+    run.add_argument("--batch-size", type=int, default=32,
+                     help="training batch size (default: 32)")
     run.add_argument("--pool-subset", type=int, default=2000,
                      help="random pool images scored per round "
                      "(default: 2000)")
@@ -103,6 +110,7 @@ def _run(args):
         initial_per_class=args.initial_per_class,
         mc_samples=args.mc_samples,
         epochs=args.epochs,
+        batch_size=args.batch_size,
         pool_subset=args.pool_subset,
     )
     data = keras_dbal.data.load_dataset(args.dataset, path=args.data)

@@ -1,0 +1,51 @@
+"""Smoke tests: the benchmark entry points run end to end on tiny settings.
+
+They check that files are written and well formed, never how fast anything
+ran.
+"""
+
+import json
+
+import pytest
+
+from benchmarks import gal2017
+from benchmarks import sampler
+
+
+@pytest.mark.slow
+def test_gal2017_smoke_preset_writes_results(tmp_path):
+    out = gal2017.run("smoke", out_root=str(tmp_path), progress=False)
+    with open(f"{out}/results.json") as file:
+        results = json.load(file)
+    labels = set(results["summary"])
+    assert labels == {"bald", "random", "max_entropy (deterministic)"}
+    for curve in results["summary"].values():
+        assert curve["num_labelled"] == [10, 15, 20]
+    with open(f"{out}/table.md") as file:
+        table = file.read()
+    assert "| bald |" in table and "145 / 335" in table
+    with open(f"{out}/curves.png", "rb") as file:
+        assert file.read(4) == b"\x89PNG"
+
+
+def test_table_one_counts_acquired_labels():
+    summary = {
+        "bald": {"num_labelled": [20, 30, 40], "error_mean": [0.3, 0.12, 0.04],
+                 "error_std": [0, 0, 0], "seeds": [0]},
+    }
+    assert gal2017.table_one(summary, (0.10, 0.05, 0.01), 20) == {
+        "bald": [20, 20, None]
+    }
+
+
+@pytest.mark.slow
+def test_sampler_benchmark_runs(tmp_path, capsys):
+    sampler.main([
+        "--sizes", "40", "--samples", "2", "--chunk-size", "16",
+        "--json", str(tmp_path / "s.json"),
+    ])
+    rows = json.loads((tmp_path / "s.json").read_text())["rows"]
+    assert [row["method"] for row in rows] == [
+        "naive", "full_passes", "sampler"
+    ]
+    assert "| 40 | 2 | sampler |" in capsys.readouterr().out
