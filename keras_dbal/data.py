@@ -244,7 +244,15 @@ class Pool:
         return self.y[np.asarray(indices, dtype="int64")]
 
     def fingerprint(self):
-        """SHA-256 of the images' bytes, shape and dtype."""
+        """SHA-256 of the images' bytes, shape and dtype.
+
+        Computed once: the images of a pool must not change.
+        """
+        if getattr(self, "_fingerprint", None) is None:
+            self._fingerprint = self._hash()
+        return self._fingerprint
+
+    def _hash(self):
         digest = hashlib.sha256()
         digest.update(repr((self.x.shape, str(self.x.dtype))).encode())
         digest.update(np.ascontiguousarray(self.x).tobytes())

@@ -1,5 +1,6 @@
 """`ActiveLearner`: the labelled set, fitting, querying and the history."""
 
+import os
 import warnings
 
 import keras
@@ -54,6 +55,11 @@ class ActiveLearner:
             subsets, dropout masks, tie breaks, random acquisition, and the
             Keras global seed before each fit. The same seed gives the same
             queries.
+        checkpoint_dir: If set, a state directory (see
+            `keras_dbal.checkpoint`) into which every `teach` checkpoints
+            atomically: once when the labels are added and again after the
+            fit. It must not hold a checkpoint yet; continue an existing
+            one with `ActiveLearner.load`.
         verbose: 1 shows progress bars while scoring the pool.
 
     Attributes:
@@ -66,6 +72,8 @@ class ActiveLearner:
             labelled count and test metrics once the queried images were
             taught.
         initial_weights_: The weights every reset returns to.
+        pool_: `{"size", "fingerprint"}` of the `Pool` the learner was
+            taught from, or None.
 
     Example:
 
@@ -89,6 +97,7 @@ class ActiveLearner:
         consistent_masks=False,
         allow_deterministic=False,
         seed=None,
+        checkpoint_dir=None,
         verbose=0,
     ):
         if not isinstance(model, keras.Model):
@@ -152,6 +161,18 @@ class ActiveLearner:
         self.pool_indices_ = np.empty(0, dtype="int64")
         self.history_ = []
         self.num_fits_ = 0
+        self.pool_ = None
+        if checkpoint_dir is not None:
+            from keras_dbal.checkpoint import latest
+
+            if os.path.isdir(checkpoint_dir) and latest(checkpoint_dir):
+                raise ValueError(
+                    "Invalid value received for argument `checkpoint_dir`: "
+                    f"{checkpoint_dir} already holds a checkpoint. Continue "
+                    "it with ActiveLearner.load(checkpoint_dir), or choose "
+                    "an empty directory."
+                )
+        self.checkpoint_dir = checkpoint_dir
 
     @property
     def num_labelled(self):
@@ -182,6 +203,7 @@ class ActiveLearner:
                     "positions that `y` labels."
                 )
             pool = x
+            self._check_same_pool(pool)
             indices = pool.check_unlabelled(indices)
             images = pool.x[indices]
         else:
@@ -194,6 +216,7 @@ class ActiveLearner:
         labels = validation.labels(y, "y", len(images), self.num_classes)
         if pool is not None:
             pool.mark_labelled(indices, labels)
+            self.pool_ = {"size": len(pool), "fingerprint": pool.fingerprint()}
         self.x_labelled_ = np.concatenate(
             [self.x_labelled_, images.astype(self.x_labelled_.dtype)]
         )
@@ -204,9 +227,49 @@ class ActiveLearner:
                 indices if pool is not None else np.full(len(labels), -1),
             ]
         )
+        if self.checkpoint_dir is not None:
+            # The labels are on disk before the (long) fit starts.
+            self.checkpoint(needs_fit=fit)
         if fit:
             self.fit()
+            if self.checkpoint_dir is not None:
+                self.checkpoint()
         return self
+
+    def checkpoint(self, *, needs_fit=False):
+        """Write a checkpoint into `checkpoint_dir` now."""
+        if self.checkpoint_dir is None:
+            raise ValueError(
+                "This learner has no `checkpoint_dir`; use save(directory)."
+            )
+        return self.save(self.checkpoint_dir, needs_fit=needs_fit)
+
+    def save(self, directory, *, needs_fit=False):
+        """Write the whole learner state into a state directory, atomically.
+
+        See `keras_dbal.checkpoint` for the layout. Returns the path of the
+        new checkpoint.
+        """
+        from keras_dbal.checkpoint import save_learner
+
+        return save_learner(self, directory, needs_fit=needs_fit)
+
+    @classmethod
+    def load(cls, directory, *, pool=None, acquisition=None, **overrides):
+        """Continue a learner from the latest checkpoint in `directory`.
+
+        Args:
+            directory: The state directory.
+            pool: The `Pool` it was taught from, if any: checked against
+                the saved fingerprint, and its labels restored.
+            acquisition: Only for a custom acquisition function.
+            **overrides: Constructor arguments to change.
+        """
+        from keras_dbal.checkpoint import load_learner
+
+        return load_learner(
+            directory, pool=pool, acquisition=acquisition, **overrides
+        )
 
     def fit(self, **fit_kwargs):
         """Fit the model on the labelled set.
@@ -411,6 +474,17 @@ class ActiveLearner:
             exclude = validation.indices(exclude, "exclude", len(images))
             candidates = np.setdiff1d(candidates, exclude)
         return images, candidates
+
+    def _check_same_pool(self, pool):
+        if self.pool_ is not None and (
+            len(pool) != self.pool_["size"]
+            or pool.fingerprint() != self.pool_["fingerprint"]
+        ):
+            raise ValueError(
+                "Invalid value received for argument `x`: this learner was "
+                "taught from another Pool; positions of two pools cannot "
+                "be told apart."
+            )
 
     def _random_query(self, candidates, n, seed):
         if candidates is None:

@@ -379,6 +379,13 @@ class MCSampler:
         ):
             count = len(positions)
             images = np.asarray(images, dtype=dtype)
+            finite = np.isfinite(images.reshape(count, -1)).all(axis=1)
+            if not finite.all():
+                raise ValueError(
+                    "Invalid value received for argument `pool`: images at "
+                    f"positions {positions[~finite][:10].tolist()} contain "
+                    "NaN or inf."
+                )
             if count < self.chunk_size:
                 padding = np.zeros(
                     (self.chunk_size - count,) + images.shape[1:], dtype
