@@ -2,7 +2,8 @@
 
 Run (from the repository root):
 
-    python -m benchmarks.gal2017 --preset quick --data ../shared/data/mnist_5k.npz
+    python -m benchmarks.gal2017 --preset quick \
+        --data ../shared/data/mnist_5k.npz
     python -m benchmarks.gal2017 --preset full                  # full MNIST
     python -m benchmarks.gal2017 --preset full --data mnist.npz # offline
     KERAS_BACKEND=jax python -m benchmarks.gal2017 --preset quick --data ...
@@ -80,20 +81,22 @@ PRESETS = {
     },
     # The same protocol scaled to 2 CPU cores in under 30 minutes, on the
     # 5,000 real MNIST digits of mnist_5k.npz (4,000 pool / 1,000 test):
-    # 20 rounds (up to 220 labels), 2 seeds, T = 10, 1,000 pool images
-    # scored per round, and, because 200 labels cannot reach the paper's
-    # 10% / 5% error, thresholds of 20% and 15%, fixed before any run.
-    # Mean STD is left out to stay inside the time budget; the deterministic
-    # twins are kept, because the Bayesian-vs-deterministic comparison is
-    # one of the claims under test.
+    # 15 rounds (up to 170 labels), 2 seeds, T = 10, 1,000 pool images
+    # scored per round, and, because 150 acquired labels cannot reach the
+    # paper's 10% / 5% error, thresholds of 20% and 15%, fixed before any
+    # run. Mean STD is left out to stay inside the time budget. Of the
+    # deterministic twins, BALD is left out because it is the variation
+    # ratios twin exactly: on a deterministic CNN all T passes agree, both
+    # functions score every image 0, and the same seeded tie-break picks
+    # the same images.
     "quick": {
         "dataset": None,
         "config": {
             "acquisitions": ("bald", "variation_ratios", "max_entropy",
                              "random"),
-            "deterministic": ("bald", "variation_ratios", "max_entropy"),
+            "deterministic": ("variation_ratios", "max_entropy"),
             "seeds": (0, 1),
-            "rounds": 20,
+            "rounds": 15,
             "query_size": 10,
             "initial_per_class": 2,
             "mc_samples": 10,

@@ -61,6 +61,10 @@ def save_learner(learner, directory, *, needs_fit=False):
     temporary = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
     os.makedirs(temporary)
     model = learner.model
+    if model.optimizer is not None and not model.optimizer.built:
+        # Saved unbuilt, its 2 variables would not match the built
+        # optimizer that loading creates, and Keras would skip them.
+        model.optimizer.build(model.trainable_variables)
     model.save(os.path.join(temporary, "model.keras"))
     arrays = {
         "x_labelled": learner.x_labelled_,
@@ -69,7 +73,7 @@ def save_learner(learner, directory, *, needs_fit=False):
     }
     arrays.update(_numbered("initial", learner.initial_weights_))
     arrays.update(_numbered("variable", _values(model.variables)))
-    if model.optimizer is not None and model.optimizer.built:
+    if model.optimizer is not None:
         arrays.update(
             _numbered("optimizer", _values(model.optimizer.variables))
         )

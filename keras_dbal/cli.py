@@ -11,6 +11,8 @@ import json
 import os
 import sys
 
+import numpy as np
+
 import keras_dbal
 
 DEFAULT_ACQUISITIONS = ("bald", "random")
@@ -78,6 +80,36 @@ def _parser():
                      help="output folder (default: keras_dbal_results)")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bars")
+    init = commands.add_parser(
+        "init",
+        help="start a labelling session on a pool of images",
+        description="Create a state directory with the pool and a Bayesian "
+        "CNN, ready for `keras-dbal query`.",
+    )
+    init.add_argument("--state", required=True, metavar="DIR")
+    init.add_argument("--pool", required=True, metavar="FILE.npz",
+                      help="images to label, under --key")
+    init.add_argument("--key", default="x_train",
+                      help="array of the .npz holding the images "
+                      "(default: x_train)")
+    init.add_argument("--num-classes", type=int, required=True)
+    init.add_argument("--acquisition", default="bald")
+    init.add_argument("--mc-samples", type=int, default=20)
+    init.add_argument("--epochs", type=int, default=50)
+    init.add_argument("--batch-size", type=int, default=128)
+    init.add_argument("--seed", type=int, default=0)
+    query = commands.add_parser(
+        "query",
+        help="choose images to label; write a contact sheet and a CSV",
+    )
+    query.add_argument("--state", required=True, metavar="DIR")
+    query.add_argument("--n", type=int, default=10,
+                       help="images to label (default: 10)")
+    teach = commands.add_parser(
+        "teach", help="teach the labels of a filled CSV and refit"
+    )
+    teach.add_argument("--state", required=True, metavar="DIR")
+    teach.add_argument("labels", metavar="LABELS.csv")
     return parser
 
 
@@ -87,14 +119,64 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
+    commands = {"run": _run, "init": _init, "query": _query,
+                "teach": _teach}
     try:
-        return _run(args)
-    except keras_dbal.data.DataError as error:
+        return commands[args.command](args)
+    except ValueError as error:  # DataError, CheckpointError, ... too
         print(f"keras-dbal: error: {error}", file=sys.stderr)
         return 2
-    except ValueError as error:
-        print(f"keras-dbal: error: {error}", file=sys.stderr)
-        return 2
+
+
+def _init(args):
+    from keras_dbal import labelling
+
+    path = args.pool
+    if not os.path.isfile(path):
+        raise keras_dbal.data.DataError(f"Pool file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if args.key not in archive.files:
+                raise keras_dbal.data.DataError(
+                    f"{path} has no array {args.key!r}; it has "
+                    f"{sorted(archive.files)}. Choose one with --key."
+                )
+            images = archive[args.key]
+    except keras_dbal.data.DataError:
+        raise
+    except Exception as error:
+        raise keras_dbal.data.DataError(
+            f"{path} is not a readable .npz archive ({error})."
+        ) from None
+    labelling.init_session(
+        args.state, images, args.num_classes,
+        acquisition=args.acquisition, mc_samples=args.mc_samples,
+        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+        source=f"{os.path.abspath(path)}:{args.key}",
+    )
+    print(f"Labelling session in {args.state}: {len(images)} images. "
+          f"Next: keras-dbal query --state {args.state}")
+    return 0
+
+
+def _query(args):
+    from keras_dbal import labelling
+
+    path = labelling.query_session(args.state, args.n)
+    folder = os.path.dirname(path)
+    print(f"Label the images of {os.path.join(folder, 'contact_sheet.png')} "
+          f"in the label column of {path}, then run: keras-dbal teach "
+          f"--state {args.state} {path}")
+    return 0
+
+
+def _teach(args):
+    from keras_dbal import labelling
+
+    learner = labelling.teach_session(args.state, args.labels)
+    print(f"Taught; {learner.num_labelled} images are labelled. Next: "
+          f"keras-dbal query --state {args.state}")
+    return 0
 
 
 def _run(args):

@@ -251,3 +251,20 @@ def test_run_records_a_learning_curve(digits):
     assert [entry["round"] for entry in learner.history_] == [0, 1]
     assert learner.history_[1]["num_labelled"] == 25
     assert learner.history_[1]["after_teach"] == curve[2]
+
+
+def test_deterministic_bald_and_variation_ratios_pick_alike(small):
+    # On a deterministic CNN every pass agrees: both functions score every
+    # image exactly 0 and the seeded tie-break decides (benchmarks rely on
+    # this to skip the deterministic BALD twin).
+    x, y = small
+
+    def picks(name):
+        learner = ActiveLearner(
+            compiled_cnn(bayesian=False), name, mc_samples=1, seed=2,
+            allow_deterministic=True, fit_kwargs={"epochs": 1},
+        )
+        learner.teach(x[:20], y[:20])
+        return learner.query(x[20:], n=8)
+
+    np.testing.assert_array_equal(picks("bald"), picks("variation_ratios"))
