@@ -72,6 +72,9 @@ def save_learner(learner, directory, *, needs_fit=False):
         "pool_indices": learner.pool_indices_,
     }
     arrays.update(_numbered("initial", learner.initial_weights_))
+    arrays.update(
+        _numbered("fresh_optimizer", learner.initial_optimizer_state_)
+    )
     arrays.update(_numbered("variable", _values(model.variables)))
     if model.optimizer is not None:
         arrays.update(
@@ -167,6 +170,7 @@ def load_learner(directory, *, pool=None, acquisition=None, **overrides):
             model.optimizer.build(model.trainable_variables)
         _assign(model.optimizer.variables, optimizer_values, folder)
     learner.initial_weights_ = _unnumbered(arrays, "initial")
+    learner.initial_optimizer_state_ = _unnumbered(arrays, "fresh_optimizer")
     learner.x_labelled_ = arrays["x_labelled"]
     learner.y_labelled_ = arrays["y_labelled"]
     learner.pool_indices_ = arrays["pool_indices"]

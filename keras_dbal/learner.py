@@ -1,7 +1,6 @@
 """`ActiveLearner`: the labelled set, fitting, querying and the history."""
 
 import os
-import warnings
 
 import keras
 import numpy as np
@@ -72,6 +71,8 @@ class ActiveLearner:
             labelled count and test metrics once the queried images were
             taught.
         initial_weights_: The weights every reset returns to.
+        initial_optimizer_state_: The optimizer variables every reset
+            returns to.
         pool_: `{"size", "fingerprint"}` of the `Pool` the learner was
             taught from, or None.
 
@@ -156,6 +157,9 @@ class ActiveLearner:
         self.num_classes = int(model.outputs[0].shape[-1])
         self.item_shape = tuple(model.inputs[0].shape[1:])
         self.initial_weights_ = model.get_weights()
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        self.initial_optimizer_state_ = self._optimizer_state()
         self.x_labelled_ = np.empty((0,) + self.item_shape, dtype="float32")
         self.y_labelled_ = np.empty(0, dtype="int64")
         self.pool_indices_ = np.empty(0, dtype="int64")
@@ -285,12 +289,20 @@ class ActiveLearner:
         """
         self._check_taught()
         decay_changed = self._update_weight_decay()
+        if decay_changed:
+            # The compiled train step holds the old coefficient: compile
+            # again, keeping the optimizer state. (Only dropping
+            # `train_function` is not enough under JAX: a resumed learner
+            # then drifts from an uninterrupted one.)
+            state = self._optimizer_state()
+            self.model.compile_from_config(self.model.get_compile_config())
+            if not self.model.optimizer.built:
+                self.model.optimizer.build(self.model.trainable_variables)
+            self._set_optimizer_state(state)
         if self.reset_weights:
+            # Initial weights and a fresh optimizer, without recompiling.
             self.model.set_weights(self.initial_weights_)
-            self._recompile()
-        elif decay_changed:
-            # The compiled train step holds the old coefficient.
-            self.model.train_function = None
+            self._set_optimizer_state(self.initial_optimizer_state_)
         fit_seed = _derive_seed(self.seed, "fit", self.num_fits_)
         if fit_seed is not None:
             keras.utils.set_random_seed(fit_seed)
@@ -507,17 +519,17 @@ class ActiveLearner:
                     changed = True
         return changed
 
-    def _recompile(self):
-        config = self.model.get_compile_config()
-        if config is None:
-            warnings.warn(
-                "The model's compile configuration cannot be serialized, so "
-                "the optimizer state is not reset between fits.",
-                stacklevel=3,
-            )
-            self.model.train_function = None
-            return
-        self.model.compile_from_config(config)
+    def _optimizer_state(self):
+        return [
+            keras.ops.convert_to_numpy(variable.value)
+            for variable in self.model.optimizer.variables
+        ]
+
+    def _set_optimizer_state(self, values):
+        for variable, value in zip(
+            self.model.optimizer.variables, values, strict=True
+        ):
+            variable.assign(value)
 
     def _check_taught(self):
         if self.num_labelled == 0:
