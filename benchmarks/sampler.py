@@ -22,7 +22,9 @@ Columns: `seconds` (wall clock, median of `--repeats` runs after one
 warm-up that also compiles), `images/s` (N / seconds), `speed-up` (the
 naive case's seconds / this case's, same N and T, same run), and
 `peak MiB`: on CPU the rise of the process's resident memory during the
-case over its level before it; on a JAX GPU the device's peak bytes in use.
+case over its level before it; on a JAX GPU the device's peak bytes in use
+*so far in the process* (JAX cannot reset that counter), so there a row
+shows the largest of itself and the rows above it.
 Timings are not assertions: they are printed, and written as JSON with
 `--json`.
 """
