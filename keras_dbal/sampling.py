@@ -28,13 +28,13 @@ pool item, whatever the chunking, as BatchBALD needs.
 """
 
 import itertools
-import numbers
 
 import keras
 import numpy as np
 from keras import ops
 
 from keras_dbal import backend
+from keras_dbal import validation
 from keras_dbal.layers import MaskScope
 from keras_dbal.layers import MCDropout
 
@@ -172,19 +172,6 @@ def _iter_dataset(dataset, chunk_size, indices, item_ndim):
         yield np.concatenate(buffer_positions), np.concatenate(buffer)
 
 
-def _validate_positive_int(value, name):
-    if (
-        not isinstance(value, numbers.Integral)
-        or isinstance(value, bool)
-        or value < 1
-    ):
-        raise ValueError(
-            f"Invalid value received for argument `{name}`. Expected a "
-            f"positive integer. Received: {name}={value!r}"
-        )
-    return int(value)
-
-
 class MCSampler:
     """Draws T Monte Carlo dropout predictions for a pool, chunk by chunk.
 
@@ -236,10 +223,10 @@ class MCSampler:
                 "Input) before it is sampled."
             )
         self.model = model
-        self.mc_samples = _validate_positive_int(mc_samples, "mc_samples")
+        self.mc_samples = validation.positive_int(mc_samples, "mc_samples")
         if chunk_size is None:
             chunk_size = max(1, _FOLDED_ROWS // self.mc_samples)
-        self.chunk_size = _validate_positive_int(chunk_size, "chunk_size")
+        self.chunk_size = validation.positive_int(chunk_size, "chunk_size")
         self.consistent_masks = bool(consistent_masks)
         self.split = bool(split)
         self.from_logits = bool(from_logits)
@@ -329,7 +316,7 @@ class MCSampler:
             `(positions, scores)` of the chosen items, best first; fewer
             than n when the pool is smaller.
         """
-        n = _validate_positive_int(n, "n")
+        n = validation.positive_int(n, "n")
         seed = self._resolve_seed(seed)
         tie_rng = np.random.default_rng([seed, 1])
         best_positions = np.empty(0, dtype="int64")
