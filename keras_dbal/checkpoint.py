@@ -101,7 +101,7 @@ def save_learner(learner, directory, *, needs_fit=False):
     final = os.path.join(directory, name)
     os.rename(temporary, final)
     _fsync_dir(directory)
-    _write_atomically(os.path.join(directory, LATEST), name)
+    write_atomically(os.path.join(directory, LATEST), name)
     _prune(directory, keep=_KEEP)
     return final
 
@@ -290,7 +290,8 @@ def _assign(variables, values, folder):
         variable.assign(value)
 
 
-def _write_atomically(path, text):
+def write_atomically(path, text):
+    """Replace the file at `path` with `text`: written, fsynced, renamed."""
     temporary = f"{path}.tmp-{uuid.uuid4().hex}"
     with open(temporary, "w") as file:
         file.write(text)
@@ -315,7 +316,7 @@ def _fsync_dir(path):
 
 def _remove_temporaries(directory):
     for name in os.listdir(directory):
-        if name.startswith(".tmp-") or ".tmp-" in name:
+        if ".tmp-" in name:
             path = os.path.join(directory, name)
             if os.path.isdir(path):
                 shutil.rmtree(path, ignore_errors=True)

@@ -298,9 +298,4 @@ def _displayable(image):
 
 
 def _write_json(path, payload):
-    temporary = f"{path}.tmp"
-    with open(temporary, "w") as file:
-        json.dump(payload, file, indent=1)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
+    checkpoint.write_atomically(path, json.dumps(payload, indent=1))

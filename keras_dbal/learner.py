@@ -11,6 +11,7 @@ from keras_dbal import validation
 from keras_dbal.data import Pool
 from keras_dbal.regularizers import LabelScaledL2
 from keras_dbal.sampling import MCSampler
+from keras_dbal.sampling import all_layers
 
 __all__ = ["ActiveLearner", "NotFittedError"]
 
@@ -294,15 +295,20 @@ class ActiveLearner:
             # again, keeping the optimizer state. (Only dropping
             # `train_function` is not enough under JAX: a resumed learner
             # then drifts from an uninterrupted one.)
-            state = self._optimizer_state()
+            state = (
+                self.initial_optimizer_state_
+                if self.reset_weights
+                else self._optimizer_state()
+            )
             self.model.compile_from_config(self.model.get_compile_config())
             if not self.model.optimizer.built:
                 self.model.optimizer.build(self.model.trainable_variables)
             self._set_optimizer_state(state)
-        if self.reset_weights:
-            # Initial weights and a fresh optimizer, without recompiling.
-            self.model.set_weights(self.initial_weights_)
+        elif self.reset_weights:
+            # A fresh optimizer without recompiling.
             self._set_optimizer_state(self.initial_optimizer_state_)
+        if self.reset_weights:
+            self.model.set_weights(self.initial_weights_)
         fit_seed = _derive_seed(self.seed, "fit", self.num_fits_)
         if fit_seed is not None:
             keras.utils.set_random_seed(fit_seed)
@@ -511,7 +517,7 @@ class ActiveLearner:
 
     def _update_weight_decay(self):
         changed = False
-        for layer in self.model._flatten_layers():
+        for layer in all_layers(self.model):
             regularizer = getattr(layer, "kernel_regularizer", None)
             if isinstance(regularizer, LabelScaledL2):
                 if regularizer.num_labelled != max(self.num_labelled, 1):

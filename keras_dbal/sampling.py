@@ -49,17 +49,18 @@ _FOLDED_ROWS = 8192
 def stochastic_layers(model):
     """All `MCDropout` layers of a model or layer, nested ones included."""
     return [
-        layer for layer in _all_layers(model) if isinstance(layer, MCDropout)
+        layer for layer in all_layers(model) if isinstance(layer, MCDropout)
     ]
 
 
-def _all_layers(layer):
+def all_layers(layer):
+    """A layer and every layer nested in it."""
     flatten = getattr(layer, "_flatten_layers", None)
     if flatten is not None:
         return list(flatten(include_self=True, recursive=True))
     return [layer] + [
         inner for sub in getattr(layer, "layers", []) for inner in
-        _all_layers(sub)
+        all_layers(sub)
     ]
 
 
@@ -90,7 +91,7 @@ def split_model(model):
     for _position, layer in enumerate(layers):
         if isinstance(layer, keras.layers.InputLayer):
             continue
-        if not any(id(inner) in stochastic for inner in _all_layers(layer)):
+        if not any(id(inner) in stochastic for inner in all_layers(layer)):
             continue
         try:
             split_tensor = layer.input
@@ -143,7 +144,7 @@ def iter_chunks(pool, chunk_size, indices=None, item_ndim=None):
 
 def _iter_dataset(dataset, chunk_size, indices, item_ndim):
     wanted = None if indices is None else np.unique(indices)
-    buffer, buffer_positions, seen = [], [], 0
+    buffer, buffer_positions, seen, buffered = [], [], 0, 0
     for element in dataset.as_numpy_iterator():
         if isinstance(element, (tuple, list)):
             element = element[0]
@@ -162,13 +163,15 @@ def _iter_dataset(dataset, chunk_size, indices, item_ndim):
             element, positions = element[keep], positions[keep]
         buffer.append(element)
         buffer_positions.append(positions)
-        while sum(len(b) for b in buffer) >= chunk_size:
+        buffered += len(element)
+        while buffered >= chunk_size:
             images = np.concatenate(buffer)
             positions = np.concatenate(buffer_positions)
             yield positions[:chunk_size], images[:chunk_size]
             buffer = [images[chunk_size:]]
             buffer_positions = [positions[chunk_size:]]
-    if buffer and sum(len(b) for b in buffer):
+            buffered -= chunk_size
+    if buffered:
         yield np.concatenate(buffer_positions), np.concatenate(buffer)
 
 
