@@ -2,7 +2,7 @@
 
 Everything else in keras_dbal is written with `keras.ops`. What cannot be:
 compiling a function (`tf.function` under TensorFlow, `jax.jit` under JAX)
-and drawing uniform noise from a seed that is itself a tensor, so that a
+and drawing random bits from a seed that is itself a tensor, so that a
 compiled function takes a new seed per call without being traced again.
 TensorFlow is imported only under the TensorFlow backend.
 """
@@ -74,16 +74,18 @@ def fold_in(seed, data):
     return keras.ops.cast(jax.random.fold_in(key, data), "int32")
 
 
-def stateless_uniform(shape, seed, dtype="float32"):
-    """Uniform [0, 1) noise fully determined by an int32 seed pair `(2,)`."""
+def stateless_bits(shape, seed):
+    """Random uint32 words fully determined by an int32 seed pair `(2,)`."""
     if name() == "tensorflow":
         import tensorflow as tf
 
-        return tf.random.stateless_uniform(shape, seed=seed, dtype=dtype)
+        return tf.random.stateless_uniform(
+            shape, seed=seed, minval=None, maxval=None, dtype=tf.uint32
+        )
     import jax
 
     key = keras.ops.cast(seed, "uint32")
-    return jax.random.uniform(key, shape, dtype=dtype)
+    return jax.random.bits(key, shape, dtype="uint32")
 
 
 def fit_inputs(x, y, batch_size, seed):

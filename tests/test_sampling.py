@@ -8,6 +8,8 @@ from keras_dbal import acquisition
 from keras_dbal import backend
 from keras_dbal import gal_cnn
 from keras_dbal.layers import MaskScope
+from keras_dbal.sampling import field_bits
+from keras_dbal.sampling import keep_mask
 from keras_dbal.sampling import split_model
 from tests.conftest import requires_backend
 
@@ -48,13 +50,26 @@ def test_models_without_a_graph_are_not_split(cnn):
     assert split_model(deterministic) == (deterministic, None)
 
 
-def reference_masks(seed_pair, layer_index, shape, rate):
-    """The masks the sampler documents: fold_in(seed, i), keep if >= rate."""
+def reference_masks(seed_pair, layer_index, rate, bits, num_samples, shape):
+    """keep_mask's documented layout, rebuilt in numpy from its raw words.
+
+    Sample t reads the k-bit field t % P of word t // P, counting fields
+    from the top bit; the unit is kept when the field is >= rate * 2**k.
+    """
     layer_seed = backend.fold_in(np.array(seed_pair, "int32"), layer_index)
-    noise = keras.ops.convert_to_numpy(
-        backend.stateless_uniform(shape, layer_seed)
-    )
-    return (noise >= rate).astype("float32") / (1 - rate)
+    per_word = 32 // bits
+    num_words = -(-num_samples // per_word)
+    used = -(-num_samples // num_words)
+    words = keras.ops.convert_to_numpy(
+        backend.stateless_bits((num_words, 1) + shape, layer_seed)
+    )[:, 0].astype("uint64")
+    keep = []
+    for sample in range(num_samples):
+        word = words[sample // used]
+        top = 32 - bits * (sample % used + 1)
+        field = (word >> np.uint64(top)) & np.uint64(2**bits - 1)
+        keep.append(field >= rate * 2**bits)
+    return np.stack(keep)
 
 
 def test_equals_t_full_passes_with_the_same_masks(cnn, images):
@@ -63,14 +78,9 @@ def test_equals_t_full_passes_with_the_same_masks(cnn, images):
     assert probs.shape == (T, len(images), 4)
 
     batch = len(images)
-    feature_shapes = [(T * batch, 1, 1, 32), (T * batch, 128)]
     masks = [
-        reference_masks([9, 0], index, shape, rate).reshape(
-            (T, batch) + shape[1:]
-        )
-        for index, (shape, rate) in enumerate(
-            zip(feature_shapes, [0.25, 0.5], strict=True)
-        )
+        reference_masks([9, 0], 0, 0.25, 2, T, (batch, 1, 1, 32)) / 0.75,
+        reference_masks([9, 0], 1, 0.5, 1, T, (batch, 128)) / 0.5,
     ]
     for sample in range(T):
         calls = iter(range(2))
@@ -84,6 +94,55 @@ def test_equals_t_full_passes_with_the_same_masks(cnn, images):
             probs[sample], keras.ops.convert_to_numpy(expected),
             rtol=1e-5, atol=1e-6,
         )
+
+
+@pytest.mark.parametrize(
+    "rate, expected",
+    [(0.5, 1), (0.25, 2), (0.75, 2), (0.375, 3), (2**-20, 20), (0.1, 32)],
+)
+def test_field_bits_are_the_fewest_exact_ones(rate, expected):
+    assert field_bits(rate) == expected
+
+
+@pytest.mark.parametrize(
+    "rate, bits, num_samples",
+    # One word, several words with a field left over, one word per sample.
+    [(0.5, 1, 20), (0.25, 2, 40), (0.1, 32, 5)],
+)
+def test_keep_mask_follows_its_documented_layout(rate, bits, num_samples):
+    shape = (3, 7)
+    keep = keras.ops.convert_to_numpy(
+        keep_mask(rate, num_samples, shape, backend.fold_in(
+            np.array([5, 6], "int32"), 2
+        ))
+    )
+    assert keep.shape == (num_samples,) + shape
+    np.testing.assert_array_equal(
+        keep, reference_masks([5, 6], 2, rate, bits, num_samples, shape)
+    )
+
+
+@pytest.mark.parametrize("rate", [0.5, 0.25, 0.75, 0.375, 0.1, 0.3])
+def test_keep_mask_drops_at_the_rate(rate):
+    keep = keras.ops.convert_to_numpy(
+        keep_mask(rate, 20, (5000,), np.array([3, 4], "int32"))
+    )
+    count = keep.size
+    spread = np.sqrt(rate * (1 - rate) / count)
+    assert abs((1 - keep.mean()) - rate) < 5 * spread
+
+
+def test_samples_sharing_a_word_are_independent():
+    # At rate 0.5 all 32 samples come from one word; every pair of them
+    # must be dropped together a quarter of the time.
+    units = 20000
+    dropped = ~keras.ops.convert_to_numpy(
+        keep_mask(0.5, 32, (units,), np.array([8, 9], "int32"))
+    )
+    both = (dropped[:, None] & dropped[None]).mean(axis=-1)
+    pairs = both[np.triu_indices(32, k=1)]
+    spread = np.sqrt(0.25 * 0.75 / units)
+    assert np.all(np.abs(pairs - 0.25) < 5 * spread)
 
 
 def test_split_and_whole_model_agree(cnn, images):
@@ -114,6 +173,63 @@ def test_subclassed_model_gives_the_same_result(cnn, images):
         MCSampler(wrapper, T, chunk_size=8, seed=1).sample(images),
         MCSampler(cnn, T, chunk_size=8, seed=1).sample(images),
         rtol=1e-5, atol=1e-6,
+    )
+
+
+def branched_model():
+    # The dropout's input also feeds a second branch, so the sampler
+    # cannot fold the samples in at the dropout.
+    inputs = keras.Input((6,))
+    hidden = keras.layers.Dense(8, "relu")(inputs)
+    left = keras.layers.Dense(4)(MCDropout(0.5)(hidden))
+    right = keras.layers.Dense(4)(hidden)
+    outputs = keras.layers.Softmax()(keras.layers.Add()([left, right]))
+    return keras.Model(inputs, outputs)
+
+
+def nested_model():
+    # The first stochastic layer is a block that holds the dropout.
+    block = keras.Sequential(
+        [keras.Input((8,)), MCDropout(0.25), keras.layers.Dense(8, "relu")]
+    )
+    return keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(8, "relu"), block,
+         MCDropout(0.5), keras.layers.Dense(3, "softmax")]
+    )
+
+
+@pytest.mark.parametrize("build", [branched_model, nested_model])
+def test_models_that_cannot_fold_at_the_dropout_agree(build, rng):
+    model = build()
+    x = rng.random((11, 6)).astype("float32")
+    split = MCSampler(model, T, chunk_size=4, seed=3)
+    assert split.prefix_ is not None
+    np.testing.assert_allclose(
+        split.sample(x),
+        MCSampler(model, T, chunk_size=4, seed=3, split=False).sample(x),
+        rtol=1e-5, atol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("prefix", [False, True])
+def test_noise_shape_is_honoured(prefix, rng):
+    inputs = keras.Input((5,))
+    hidden = keras.layers.Identity()(inputs) if prefix else inputs
+    model = keras.Model(
+        inputs, MCDropout(0.5, noise_shape=(None, 1))(hidden)
+    )
+    x = rng.random((9, 5)).astype("float32") + 1
+    outputs = MCSampler(model, T, chunk_size=4, seed=0).sample(x)
+    dropped = outputs == 0
+    # Each item and sample keeps all its units or none, both happen.
+    np.testing.assert_array_equal(
+        dropped, np.broadcast_to(dropped[..., :1], dropped.shape)
+    )
+    assert 0 < dropped.mean() < 1
+    kept = ~dropped[..., 0]
+    np.testing.assert_allclose(
+        outputs[kept], np.broadcast_to(2 * x, outputs.shape)[kept],
+        rtol=1e-6,
     )
 
 
