@@ -12,8 +12,8 @@ Protocol (Section 5.1 of the paper): start from 20 balanced labels, acquire
 10 images a round with each acquisition function (and random), retrain the
 Bayesian CNN from scratch, and record the test error after every round;
 repeat with the deterministic twin (`gal_cnn(bayesian=False)`) for BALD,
-variation ratios and max entropy (Section 5.2, Figure 2), and with several
-seeds. Table 1 is derived from the curves: the number of *acquired* images
+variation ratios and max entropy (Section 5.2, Figure 2), each in its
+point-mass form on the softmax output, and with several seeds. Table 1 is derived from the curves: the number of *acquired* images
 (labels beyond the initial 20) after which the mean test error first falls
 to each threshold.
 
@@ -85,10 +85,10 @@ PRESETS = {
     # scored per round, and, because 150 acquired labels cannot reach the
     # paper's 10% / 5% error, thresholds of 20% and 15%, fixed before any
     # run. Mean STD is left out to stay inside the time budget. Of the
-    # deterministic twins, BALD is left out because it is the variation
-    # ratios twin exactly: on a deterministic CNN all T passes agree, both
-    # functions score every image 0, and the same seeded tie-break picks
-    # the same images.
+    # deterministic twins, BALD is left out: under the point-mass posterior
+    # of the paper's Section 5.2 it scores every image 0 and acquires at
+    # random, so the random row stands for it (variation ratios' twin is
+    # 1 - max softmax, see keras_dbal.experiment.POINT_MASS_FORMS).
     "quick": {
         "dataset": None,
         "config": {

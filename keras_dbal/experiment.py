@@ -17,7 +17,21 @@ from keras_dbal.data import balanced_indices
 from keras_dbal.learner import ActiveLearner
 from keras_dbal.models import gal_cnn
 
-__all__ = ["ExperimentConfig", "labels_to_reach", "run_experiment"]
+__all__ = [
+    "POINT_MASS_FORMS",
+    "ExperimentConfig",
+    "labels_to_reach",
+    "run_experiment",
+]
+
+# Section 5.2 of Gal et al. (2017) runs the acquisition functions on a
+# deterministic CNN's probability vector, "formally, by setting q(w) to a
+# point mass" at the trained weights. Under a point mass, variation ratios,
+# 1 - max_y p(y|x), is least confidence on the softmax output; its
+# mode-count estimator would score every image 0 and acquire at random.
+# BALD is 0 under a point mass either way (it then acquires at random) and
+# max entropy is the softmax entropy, so both keep their own function.
+POINT_MASS_FORMS = {"variation_ratios": "least_confidence"}
 
 
 @dataclasses.dataclass
@@ -125,7 +139,7 @@ def _run_one(
     )
     learner = ActiveLearner(
         model,
-        acquisition=name,
+        acquisition=name if bayesian else POINT_MASS_FORMS.get(name, name),
         mc_samples=config.mc_samples if bayesian else 1,
         fit_kwargs={
             "epochs": config.epochs,

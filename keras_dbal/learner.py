@@ -9,9 +9,9 @@ from keras_dbal import acquisition as acquisition_lib
 from keras_dbal import backend
 from keras_dbal import validation
 from keras_dbal.data import Pool
+from keras_dbal.model_split import all_layers
 from keras_dbal.regularizers import LabelScaledL2
 from keras_dbal.sampling import MCSampler
-from keras_dbal.sampling import all_layers
 
 __all__ = ["ActiveLearner", "NotFittedError"]
 
@@ -342,7 +342,7 @@ class ActiveLearner:
         """
         self._check_taught()
         n = validation.positive_int(n, "n")
-        images, candidates = self._candidates(pool, exclude)
+        images, candidates, exclude = self._candidates(pool, exclude)
         if candidates is not None and n > len(candidates):
             raise ValueError(
                 f"Invalid value received for argument `n`: asked for {n} "
@@ -364,6 +364,7 @@ class ActiveLearner:
                 self.acquisition_fn,
                 n,
                 indices=candidates,
+                exclude=exclude,
                 seed=round_seed,
                 verbose=self.verbose,
             )
@@ -478,20 +479,19 @@ class ActiveLearner:
                     "`exclude` is not used with a Pool: it already knows "
                     "which images are labelled."
                 )
-            return pool.x, pool.unlabelled_indices
+            return pool.x, pool.unlabelled_indices, None
         if hasattr(pool, "as_numpy_iterator"):
+            # A dataset's length is known only once it has been read: the
+            # sampler skips `exclude` as it streams the pool.
             if exclude is not None:
-                raise ValueError(
-                    "`exclude` is not supported with tf.data pools; wrap the "
-                    "images in a Pool instead."
-                )
-            return pool, None
+                exclude = validation.indices(exclude, "exclude", None)
+            return pool, None, exclude
         images = validation.images(pool, "pool", self.item_shape)
         candidates = np.arange(len(images))
         if exclude is not None:
             exclude = validation.indices(exclude, "exclude", len(images))
             candidates = np.setdiff1d(candidates, exclude)
-        return images, candidates
+        return images, candidates, None
 
     def _check_same_pool(self, pool):
         if self.pool_ is not None and (

@@ -107,7 +107,11 @@ def labels(y, name, num_items, num_classes):
 
 
 def indices(values, name, size):
-    """Distinct integer positions in `[0, size)`, as int64."""
+    """Distinct integer positions in `[0, size)`, as int64.
+
+    `size=None` (a dataset pool, whose length is not known up front) only
+    rules out negative positions.
+    """
     array = np.asarray(values)
     if array.ndim != 1 or not (
         np.issubdtype(array.dtype, np.integer) or array.size == 0
@@ -118,11 +122,14 @@ def indices(values, name, size):
             f"dtype {array.dtype}."
         )
     array = array.astype("int64")
-    outside = (array < 0) | (array >= size)
+    outside = array < 0
+    if size is not None:
+        outside |= array >= size
     if outside.any():
+        expected = "[0, inf)" if size is None else f"[0, {size})"
         raise ValueError(
             f"Invalid value received for argument `{name}`. Expected "
-            f"positions in [0, {size}). Received: "
+            f"positions in {expected}. Received: "
             f"{array[outside][:10].tolist()}"
         )
     values, counts = np.unique(array, return_counts=True)

@@ -5,13 +5,10 @@ import pytest
 from keras_dbal import MCDropout
 from keras_dbal import MCSampler
 from keras_dbal import acquisition
-from keras_dbal import backend
 from keras_dbal import gal_cnn
 from keras_dbal.layers import MaskScope
-from keras_dbal.sampling import field_bits
-from keras_dbal.sampling import keep_mask
-from keras_dbal.sampling import split_model
 from tests.conftest import requires_backend
+from tests.mask_reference import reference_masks
 
 T = 6
 
@@ -24,52 +21,6 @@ def cnn():
 @pytest.fixture
 def images(rng):
     return rng.random((23, 8, 8, 1)).astype("float32")
-
-
-def test_gal_cnn_splits_after_pooling(cnn):
-    prefix, suffix = split_model(cnn)
-    assert [type(layer).__name__ for layer in prefix.layers[1:]] == [
-        "Conv2D", "Conv2D", "MaxPooling2D",
-    ]
-    assert isinstance(suffix.layers[1], MCDropout)
-
-
-def test_models_without_a_graph_are_not_split(cnn):
-    class Wrapper(keras.Model):
-        def __init__(self, inner):
-            super().__init__()
-            self.inner = inner
-
-        def call(self, x):
-            return self.inner(x)
-
-    wrapper = Wrapper(cnn)
-    wrapper(np.zeros((1, 8, 8, 1), "float32"))
-    assert split_model(wrapper) == (None, wrapper)
-    deterministic = gal_cnn((8, 8, 1), bayesian=False)
-    assert split_model(deterministic) == (deterministic, None)
-
-
-def reference_masks(seed_pair, layer_index, rate, bits, num_samples, shape):
-    """keep_mask's documented layout, rebuilt in numpy from its raw words.
-
-    Sample t reads the k-bit field t % P of word t // P, counting fields
-    from the top bit; the unit is kept when the field is >= rate * 2**k.
-    """
-    layer_seed = backend.fold_in(np.array(seed_pair, "int32"), layer_index)
-    per_word = 32 // bits
-    num_words = -(-num_samples // per_word)
-    used = -(-num_samples // num_words)
-    words = keras.ops.convert_to_numpy(
-        backend.stateless_bits((num_words, 1) + shape, layer_seed)
-    )[:, 0].astype("uint64")
-    keep = []
-    for sample in range(num_samples):
-        word = words[sample // used]
-        top = 32 - bits * (sample % used + 1)
-        field = (word >> np.uint64(top)) & np.uint64(2**bits - 1)
-        keep.append(field >= rate * 2**bits)
-    return np.stack(keep)
 
 
 def test_equals_t_full_passes_with_the_same_masks(cnn, images):
@@ -94,55 +45,6 @@ def test_equals_t_full_passes_with_the_same_masks(cnn, images):
             probs[sample], keras.ops.convert_to_numpy(expected),
             rtol=1e-5, atol=1e-6,
         )
-
-
-@pytest.mark.parametrize(
-    "rate, expected",
-    [(0.5, 1), (0.25, 2), (0.75, 2), (0.375, 3), (2**-20, 20), (0.1, 32)],
-)
-def test_field_bits_are_the_fewest_exact_ones(rate, expected):
-    assert field_bits(rate) == expected
-
-
-@pytest.mark.parametrize(
-    "rate, bits, num_samples",
-    # One word, several words with a field left over, one word per sample.
-    [(0.5, 1, 20), (0.25, 2, 40), (0.1, 32, 5)],
-)
-def test_keep_mask_follows_its_documented_layout(rate, bits, num_samples):
-    shape = (3, 7)
-    keep = keras.ops.convert_to_numpy(
-        keep_mask(rate, num_samples, shape, backend.fold_in(
-            np.array([5, 6], "int32"), 2
-        ))
-    )
-    assert keep.shape == (num_samples,) + shape
-    np.testing.assert_array_equal(
-        keep, reference_masks([5, 6], 2, rate, bits, num_samples, shape)
-    )
-
-
-@pytest.mark.parametrize("rate", [0.5, 0.25, 0.75, 0.375, 0.1, 0.3])
-def test_keep_mask_drops_at_the_rate(rate):
-    keep = keras.ops.convert_to_numpy(
-        keep_mask(rate, 20, (5000,), np.array([3, 4], "int32"))
-    )
-    count = keep.size
-    spread = np.sqrt(rate * (1 - rate) / count)
-    assert abs((1 - keep.mean()) - rate) < 5 * spread
-
-
-def test_samples_sharing_a_word_are_independent():
-    # At rate 0.5 all 32 samples come from one word; every pair of them
-    # must be dropped together a quarter of the time.
-    units = 20000
-    dropped = ~keras.ops.convert_to_numpy(
-        keep_mask(0.5, 32, (units,), np.array([8, 9], "int32"))
-    )
-    both = (dropped[:, None] & dropped[None]).mean(axis=-1)
-    pairs = both[np.triu_indices(32, k=1)]
-    spread = np.sqrt(0.25 * 0.75 / units)
-    assert np.all(np.abs(pairs - 0.25) < 5 * spread)
 
 
 def test_split_and_whole_model_agree(cnn, images):
@@ -301,6 +203,10 @@ def test_top_n_respects_indices(cnn, images):
     allowed = np.array([1, 4, 9, 16, 22])
     chosen, _ = sampler.top_n(images, acquisition.bald, 3, indices=allowed)
     assert set(chosen) <= set(allowed) and len(set(chosen)) == 3
+    others = np.setdiff1d(np.arange(len(images)), allowed)
+    np.testing.assert_array_equal(
+        sampler.top_n(images, acquisition.bald, 3, exclude=others)[0], chosen
+    )
 
 
 def test_ties_are_broken_at_random(images):

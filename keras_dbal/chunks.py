@@ -1,0 +1,104 @@
+"""Streaming a pool in chunks of images.
+
+A pool is a numpy array, a tensor, or a `tf.data.Dataset` of images (or of
+`(images, labels)` pairs, batched or not). The sampler reads it through
+`iter_chunks`, so memory depends on the chunk size, not on the pool.
+"""
+
+import numpy as np
+from keras import ops
+
+__all__ = ["iter_chunks", "pool_length"]
+
+
+def iter_chunks(pool, chunk_size, indices=None, item_ndim=None, exclude=None):
+    """Yield `(positions, images)` numpy chunks of at most `chunk_size` items.
+
+    Args:
+        pool: numpy array or tensor `(N, ...)`, or a `tf.data.Dataset` of
+            images, of `(images, labels)` pairs, batched or not.
+        chunk_size: Maximum number of items per chunk.
+        indices: Optional positions in the pool to visit, in the order
+            they should come; `None` for all of them.
+        item_ndim: Rank of one image (3 for `(28, 28, 1)`); tells a batched
+            dataset from an unbatched one. `None` treats its elements as
+            batches.
+        exclude: Optional positions to skip.
+
+    Yields:
+        `positions`, int64 `(b,)`, and the images at those positions.
+    """
+    if hasattr(pool, "as_numpy_iterator"):
+        yield from _iter_dataset(
+            pool, chunk_size, indices, item_ndim, exclude
+        )
+        return
+    images = pool if isinstance(pool, np.ndarray) else ops.convert_to_numpy(
+        pool
+    )
+    if exclude is not None:
+        if indices is None:
+            indices = np.arange(len(images))
+        indices = np.asarray(indices, dtype="int64")
+        indices = indices[~np.isin(indices, exclude)]
+    if indices is None:
+        for start in range(0, len(images), chunk_size):
+            stop = min(start + chunk_size, len(images))
+            yield np.arange(start, stop), images[start:stop]
+        return
+    indices = np.asarray(indices, dtype="int64")
+    for start in range(0, len(indices), chunk_size):
+        positions = indices[start:start + chunk_size]
+        yield positions, images[positions]
+
+
+def _iter_dataset(dataset, chunk_size, indices, item_ndim, exclude):
+    wanted = None if indices is None else np.unique(indices)
+    skipped = None if exclude is None else np.unique(exclude)
+    buffer, buffer_positions, seen, buffered = [], [], 0, 0
+    for element in dataset.as_numpy_iterator():
+        if isinstance(element, (tuple, list)):
+            element = element[0]
+        if isinstance(element, dict):
+            raise ValueError(
+                "A dataset pool must yield images or (images, labels) "
+                "pairs, not dicts."
+            )
+        element = np.asarray(element)
+        if item_ndim is not None and element.ndim == item_ndim:
+            element = element[None]
+        positions = np.arange(seen, seen + len(element))
+        seen += len(element)
+        keep = np.ones(len(positions), dtype=bool)
+        if wanted is not None:
+            keep &= np.isin(positions, wanted)
+        if skipped is not None:
+            keep &= ~np.isin(positions, skipped)
+        if not keep.all():
+            element, positions = element[keep], positions[keep]
+        buffer.append(element)
+        buffer_positions.append(positions)
+        buffered += len(element)
+        while buffered >= chunk_size:
+            images = np.concatenate(buffer)
+            positions = np.concatenate(buffer_positions)
+            yield positions[:chunk_size], images[:chunk_size]
+            buffer = [images[chunk_size:]]
+            buffer_positions = [positions[chunk_size:]]
+            buffered -= chunk_size
+    if buffered:
+        yield np.concatenate(buffer_positions), np.concatenate(buffer)
+    for name, given in (("indices", wanted), ("exclude", skipped)):
+        if given is not None and len(given) and given[-1] >= seen:
+            raise ValueError(
+                f"Invalid value received for argument `{name}`: positions "
+                f"{given[given >= seen][:10].tolist()} are past the end of "
+                f"the dataset pool, which holds {seen} images."
+            )
+
+
+def pool_length(pool):
+    """Number of images in an array pool; None for a dataset."""
+    if hasattr(pool, "as_numpy_iterator"):
+        return None  # a dataset's cardinality counts batches, not images
+    return len(pool)
