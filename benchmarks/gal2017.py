@@ -13,9 +13,10 @@ Protocol (Section 5.1 of the paper): start from 20 balanced labels, acquire
 Bayesian CNN from scratch, and record the test error after every round;
 repeat with the deterministic twin (`gal_cnn(bayesian=False)`) for BALD,
 variation ratios and max entropy (Section 5.2, Figure 2), each in its
-point-mass form on the softmax output, and with several seeds. Table 1 is derived from the curves: the number of *acquired* images
-(labels beyond the initial 20) after which the mean test error first falls
-to each threshold.
+point-mass form on the softmax output, and with several seeds. Table 1
+is derived from the curves: the number of *acquired* images (labels beyond
+the initial 20) after which the mean test error first falls to each
+threshold.
 
 Every hyperparameter is in `PRESETS` below with its source. Results go to
 `benchmarks/results/<preset>-<device>-<backend>/`: `results.json` (every
@@ -193,6 +194,13 @@ def plot(summary, path, title):
     from matplotlib import pyplot
 
     figure, (left, right) = pyplot.subplots(1, 2, figsize=(12, 4.5), dpi=110)
+    # One colour per acquisition function in both panels: a twin is the
+    # dashed line in its function's colour.
+    names = list(dict.fromkeys(label.split(" ")[0] for label in summary))
+    cycle = pyplot.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = {
+        name: cycle[index % len(cycle)] for index, name in enumerate(names)
+    }
     for axes, deterministic in ((left, False), (right, True)):
         for label, curve in summary.items():
             is_twin = "deterministic" in label
@@ -205,11 +213,13 @@ def plot(summary, path, title):
             counts = np.asarray(curve["num_labelled"])
             error = np.asarray(curve["error_mean"])
             spread = np.asarray(curve["error_std"])
-            line = axes.plot(
-                counts, 1 - error, "--" if is_twin else "-", label=label
-            )[0]
+            colour = colours[label.split(" ")[0]]
+            axes.plot(
+                counts, 1 - error, "--" if is_twin else "-", label=label,
+                color=colour,
+            )
             axes.fill_between(counts, 1 - error - spread, 1 - error + spread,
-                              color=line.get_color(), alpha=0.12)
+                              color=colour, alpha=0.12)
         axes.set_xlabel("Number of labelled images")
         axes.set_ylabel("Test accuracy")
         axes.grid(alpha=0.3)
