@@ -129,8 +129,9 @@ def test_same_seed_same_queries(small):
             picked.append(chosen.tolist())
         return picked
 
-    assert queries(3) == queries(3)
-    assert queries(3) != queries(4)
+    first = queries(3)
+    assert queries(3) == first
+    assert queries(4) != first
 
 
 def test_random_acquisition_is_uniform_over_unlabelled(small):
