@@ -8,7 +8,7 @@ A pool is a numpy array, a tensor, or a `tf.data.Dataset` of images (or of
 import numpy as np
 from keras import ops
 
-__all__ = ["iter_chunks", "pool_length"]
+__all__ = ["array_positions", "iter_chunks", "pool_length"]
 
 
 def iter_chunks(pool, chunk_size, indices=None, item_ndim=None, exclude=None):
@@ -36,20 +36,31 @@ def iter_chunks(pool, chunk_size, indices=None, item_ndim=None, exclude=None):
     images = pool if isinstance(pool, np.ndarray) else ops.convert_to_numpy(
         pool
     )
-    if exclude is not None:
-        if indices is None:
-            indices = np.arange(len(images))
-        indices = np.asarray(indices, dtype="int64")
-        indices = indices[~np.isin(indices, exclude)]
+    indices = array_positions(len(images), indices, exclude)
     if indices is None:
         for start in range(0, len(images), chunk_size):
             stop = min(start + chunk_size, len(images))
             yield np.arange(start, stop), images[start:stop]
         return
-    indices = np.asarray(indices, dtype="int64")
     for start in range(0, len(indices), chunk_size):
         positions = indices[start:start + chunk_size]
         yield positions, images[positions]
+
+
+def array_positions(length, indices=None, exclude=None):
+    """The positions of an array pool of `length` images to visit.
+
+    `indices` (all positions when None) less `exclude`, as int64; None
+    when both are None, meaning every position in order.
+    """
+    if indices is None and exclude is None:
+        return None
+    visit = np.arange(length) if indices is None else np.asarray(
+        indices, dtype="int64"
+    )
+    if exclude is not None:
+        visit = visit[~np.isin(visit, exclude)]
+    return visit
 
 
 def _iter_dataset(dataset, chunk_size, indices, item_ndim, exclude):

@@ -37,6 +37,7 @@ from keras import ops
 
 from keras_dbal import backend
 from keras_dbal import validation
+from keras_dbal.chunks import array_positions
 from keras_dbal.chunks import iter_chunks
 from keras_dbal.chunks import pool_length
 from keras_dbal.layers import MaskScope
@@ -254,15 +255,14 @@ class MCSampler:
     def _scan(self, pool, acquisition, indices, seed, verbose, exclude=None):
         """Yield `(positions, result)` per chunk, `result` trimmed."""
         seed = self._resolve_seed(seed)
-        if exclude is not None and pool_length(pool) is not None:
-            # An array's length is known: turn `exclude` into `indices`.
-            if indices is None:
-                indices = np.arange(pool_length(pool))
-            indices = np.asarray(indices, dtype="int64")
-            indices = indices[~np.isin(indices, exclude)]
+        length = pool_length(pool)
+        if length is not None:
+            # An array's length is known: resolve `exclude` once, up front,
+            # so the progress bar knows its total.
+            indices = array_positions(length, indices, exclude)
             exclude = None
         function = self._compiled_for(acquisition)
-        total = len(indices) if indices is not None else pool_length(pool)
+        total = len(indices) if indices is not None else length
         progress = (
             keras.utils.Progbar(total, unit_name="image") if verbose else None
         )
