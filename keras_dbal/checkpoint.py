@@ -242,9 +242,7 @@ def _restore_pool(learner, pool, directory):
             f"The learner in {directory} was never taught from a Pool; "
             "load it without `pool`."
         )
-    if len(pool) != saved["size"] or pool.fingerprint() != (
-        saved["fingerprint"]
-    ):
+    if pool.identity() != saved:
         raise CheckpointError(
             f"The learner in {directory} was taught from a pool of "
             f"{saved['size']} images with fingerprint "

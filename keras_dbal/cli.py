@@ -11,8 +11,6 @@ import json
 import os
 import sys
 
-import numpy as np
-
 import keras_dbal
 
 DEFAULT_ACQUISITIONS = ("bald", "random")
@@ -132,22 +130,7 @@ def _init(args):
     from keras_dbal import labelling
 
     path = args.pool
-    if not os.path.isfile(path):
-        raise keras_dbal.data.DataError(f"Pool file not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            if args.key not in archive.files:
-                raise keras_dbal.data.DataError(
-                    f"{path} has no array {args.key!r}; it has "
-                    f"{sorted(archive.files)}. Choose one with --key."
-                )
-            images = archive[args.key]
-    except keras_dbal.data.DataError:
-        raise
-    except Exception as error:
-        raise keras_dbal.data.DataError(
-            f"{path} is not a readable .npz archive ({error})."
-        ) from None
+    images = keras_dbal.data.load_npz_array(path, args.key)
     labelling.init_session(
         args.state, images, args.num_classes,
         acquisition=args.acquisition, mc_samples=args.mc_samples,

@@ -67,26 +67,17 @@ def load_npz(path):
             message says which.
     """
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise DataError(f"Data file not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in NPZ_KEYS if key not in archive.files]
-            if missing:
-                raise DataError(
-                    f"Data file {path} lacks the keys {missing}; expected "
-                    f"{list(NPZ_KEYS)} as in Keras's mnist.npz."
-                )
-            arrays = {key: archive[key] for key in NPZ_KEYS}
-    except DataError:
-        raise
-    except Exception as error:  # zipfile, pickle and OS errors alike
-        raise DataError(
-            f"Data file {path} is not a readable .npz archive ({error})."
-        ) from None
+
+    def missing(keys, found):
+        return (
+            f"Data file {path} lacks the keys {keys}; expected "
+            f"{list(NPZ_KEYS)} as in Keras's mnist.npz."
+        )
+
+    arrays = _read_npz(path, NPZ_KEYS, missing)
     splits = []
     for split in ("train", "test"):
-        x = _scale_images(arrays[f"x_{split}"], f"x_{split}", path)
+        x = scale_images(arrays[f"x_{split}"], f"Data file {path}: x_{split}")
         y = arrays[f"y_{split}"]
         if y.ndim != 1 or len(y) != len(x):
             raise DataError(
@@ -102,18 +93,62 @@ def load_npz(path):
     return tuple(splits)
 
 
-def _scale_images(x, key, path):
+def load_npz_array(path, key):
+    """One array of an `.npz` file, as it is stored.
+
+    Raises:
+        DataError: the file is missing or unreadable, or has no `key`.
+    """
+    path = os.fspath(path)
+
+    def missing(keys, found):
+        return (
+            f"{path} has no array {key!r}; it has {sorted(found)}. Choose "
+            "one with --key."
+        )
+
+    return _read_npz(path, (key,), missing)[key]
+
+
+def _read_npz(path, keys, missing_message):
+    if not os.path.isfile(path):
+        raise DataError(f"Data file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in keys if key not in archive.files]
+            if missing:
+                raise DataError(missing_message(missing, archive.files))
+            return {key: archive[key] for key in keys}
+    except DataError:
+        raise
+    except Exception as error:  # zipfile, pickle and OS errors alike
+        raise DataError(
+            f"Data file {path} is not a readable .npz archive ({error})."
+        ) from None
+
+
+def scale_images(x, source):
+    """Images as float32 `(N, height, width, channels)` in [0, 1].
+
+    Args:
+        x: `(N, height, width)` or `(N, height, width, channels)` images,
+            integers in [0, 255] or floats in [0, 1].
+        source: What the images are, for error messages.
+
+    Raises:
+        DataError: a shape or values that are not images.
+    """
     if x.ndim == 3:
         x = x[..., None]
     if x.ndim != 4 or len(x) == 0:
         raise DataError(
-            f"Data file {path}: {key} has shape {x.shape}; expected "
+            f"{source} has shape {x.shape}; expected "
             "(N, height, width) or (N, height, width, channels)."
         )
     if np.issubdtype(x.dtype, np.integer):
         return (x / 255.0).astype("float32")
     if not np.issubdtype(x.dtype, np.floating) or not np.isfinite(x).all():
-        raise DataError(f"Data file {path}: {key} must hold finite numbers.")
+        raise DataError(f"{source} must hold finite numbers.")
     return x.astype("float32")
 
 
@@ -144,8 +179,10 @@ def load_dataset(name="digits", path=None, seed=0):
                 "Offline, pass a local copy with --data FILE.npz."
             ) from None
         return (
-            (_scale_images(x_train, "x_train", name), y_train.astype("int64")),
-            (_scale_images(x_test, "x_test", name), y_test.astype("int64")),
+            (scale_images(x_train, f"Data file {name}: x_train"),
+             y_train.astype("int64")),
+            (scale_images(x_test, f"Data file {name}: x_test"),
+             y_test.astype("int64")),
         )
     raise DataError(
         f"Unknown dataset {name!r}; expected one of {list(DATASETS)}."
@@ -202,6 +239,7 @@ class Pool:
                 )
         self.y = y
         self.labels_ = np.full(len(self.x), -1, dtype="int64")
+        self._fingerprint = None
 
     def __len__(self):
         return len(self.x)
@@ -248,12 +286,13 @@ class Pool:
 
         Computed once: the images of a pool must not change.
         """
-        if getattr(self, "_fingerprint", None) is None:
-            self._fingerprint = self._hash()
+        if self._fingerprint is None:
+            digest = hashlib.sha256()
+            digest.update(repr((self.x.shape, str(self.x.dtype))).encode())
+            digest.update(np.ascontiguousarray(self.x).tobytes())
+            self._fingerprint = digest.hexdigest()
         return self._fingerprint
 
-    def _hash(self):
-        digest = hashlib.sha256()
-        digest.update(repr((self.x.shape, str(self.x.dtype))).encode())
-        digest.update(np.ascontiguousarray(self.x).tobytes())
-        return digest.hexdigest()
+    def identity(self):
+        """`{"size", "fingerprint"}`: what a learner records of its pool."""
+        return {"size": len(self), "fingerprint": self.fingerprint()}

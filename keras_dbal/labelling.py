@@ -24,6 +24,7 @@ import numpy as np
 
 from keras_dbal import checkpoint
 from keras_dbal.data import Pool
+from keras_dbal.data import scale_images
 from keras_dbal.learner import ActiveLearner
 from keras_dbal.models import gal_cnn
 
@@ -55,14 +56,9 @@ def init_session(
             f"{directory} already holds a labelling session; query or "
             "teach it, or choose another directory."
         )
-    images = Pool(pool_images).x
-    if np.issubdtype(images.dtype, np.integer):
-        images = images / 255.0
-    if images.ndim == 3:
-        images = images[..., None]
+    pool = Pool(scale_images(Pool(pool_images).x, "pool_images"))
     os.makedirs(directory, exist_ok=True)
-    np.save(os.path.join(directory, "pool.npy"), images.astype("float32"))
-    pool = _load_pool(directory)
+    np.save(os.path.join(directory, "pool.npy"), pool.x)
     keras.utils.set_random_seed(seed)
     model = gal_cnn(pool.x.shape[1:], num_classes, seed=seed)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
@@ -71,7 +67,7 @@ def init_session(
         fit_kwargs={"epochs": epochs, "batch_size": batch_size},
         checkpoint_dir=os.path.join(directory, "learner"),
     )
-    learner.pool_ = {"size": len(pool), "fingerprint": pool.fingerprint()}
+    learner.pool_ = pool.identity()
     learner.checkpoint()
     _write_json(
         os.path.join(directory, "session.json"),

@@ -221,7 +221,7 @@ class ActiveLearner:
         labels = validation.labels(y, "y", len(images), self.num_classes)
         if pool is not None:
             pool.mark_labelled(indices, labels)
-            self.pool_ = {"size": len(pool), "fingerprint": pool.fingerprint()}
+            self.pool_ = pool.identity()
         self.x_labelled_ = np.concatenate(
             [self.x_labelled_, images.astype(self.x_labelled_.dtype)]
         )
@@ -494,10 +494,7 @@ class ActiveLearner:
         return images, candidates, None
 
     def _check_same_pool(self, pool):
-        if self.pool_ is not None and (
-            len(pool) != self.pool_["size"]
-            or pool.fingerprint() != self.pool_["fingerprint"]
-        ):
+        if self.pool_ is not None and pool.identity() != self.pool_:
             raise ValueError(
                 "Invalid value received for argument `x`: this learner was "
                 "taught from another Pool; positions of two pools cannot "

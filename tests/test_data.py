@@ -6,6 +6,8 @@ from keras_dbal.data import Pool
 from keras_dbal.data import balanced_indices
 from keras_dbal.data import load_dataset
 from keras_dbal.data import load_npz
+from keras_dbal.data import load_npz_array
+from keras_dbal.data import scale_images
 
 
 def test_digits_are_embedded(digits):
@@ -64,6 +66,29 @@ def test_missing_and_unreadable_files(tmp_path):
         load_npz(tmp_path / "junk.npz")
     with pytest.raises(DataError, match="Unknown dataset"):
         load_dataset("imagenet")
+
+
+def test_one_array_of_an_npz(tmp_path):
+    images = np.arange(12, dtype="uint8").reshape(3, 2, 2)
+    np.savez(tmp_path / "pool.npz", images=images)
+    np.testing.assert_array_equal(
+        load_npz_array(tmp_path / "pool.npz", "images"), images
+    )
+    with pytest.raises(DataError, match=r"no array 'x'; it has \['images'\]"):
+        load_npz_array(tmp_path / "pool.npz", "x")
+    (tmp_path / "broken.npz").write_bytes(b"not a zip")
+    with pytest.raises(DataError, match="not a readable"):
+        load_npz_array(tmp_path / "broken.npz", "x")
+
+
+def test_scale_images_by_hand():
+    scaled = scale_images(np.array([[[0, 255]]], "uint8"), "x")
+    assert scaled.shape == (1, 1, 2, 1) and scaled.dtype == "float32"
+    np.testing.assert_allclose(scaled[0, 0, :, 0], [0.0, 1.0])
+    with pytest.raises(DataError, match="pool has shape"):
+        scale_images(np.zeros((2, 3)), "pool")
+    with pytest.raises(DataError, match="finite"):
+        scale_images(np.full((1, 2, 2), np.nan), "pool")
 
 
 def test_balanced_indices():
