@@ -383,17 +383,23 @@ class ActiveLearner:
         )
         return chosen
 
-    def predict(self, x, *, mc_samples=None, seed=None):
+    def predict(self, x, *, mc_samples=None, seed=None, dropout=True):
         """Predictive class probabilities, averaged over T MC passes.
 
         Args:
             x: Images (array, tensor or `tf.data.Dataset`).
             mc_samples: T for this call; defaults to the learner's.
             seed: Integer seed; defaults to one derived from the learner's.
+            dropout: If False, one pass with every `MCDropout` switched
+                off (standard dropout's weight scaling; see
+                `MCSampler.predict_without_dropout`); `mc_samples` and
+                `seed` are then unused.
 
         Returns:
             float32 numpy array `(N, C)`.
         """
+        if not dropout:
+            return self.sampler.predict_without_dropout(x)
         sampler = self.sampler
         if mc_samples is not None and mc_samples != self.mc_samples:
             sampler = MCSampler(
@@ -406,15 +412,25 @@ class ActiveLearner:
             seed = _derive_seed(self.seed, "predict", self.round)
         return sampler.sample(x, seed=seed).mean(axis=0)
 
-    def evaluate(self, x, y, *, mc_samples=None):
-        """Accuracy and negative log-likelihood of the MC-averaged prediction.
+    def evaluate(self, x, y, *, mc_samples=None, dropout=True):
+        """Accuracy and negative log-likelihood of the predictions.
+
+        Args:
+            x: Test images.
+            y: Their integer labels.
+            mc_samples: T for the MC-averaged prediction; defaults to the
+                learner's.
+            dropout: If False, evaluate one pass with every `MCDropout`
+                switched off, as `model.evaluate` does for Keras `Dropout`
+                (and as the authors' code of Gal et al., 2017, measured
+                test error).
 
         Returns:
             `{"accuracy": float, "error": float, "nll": float}`.
         """
         images = validation.images(x, "x", self.item_shape)
         labels = validation.labels(y, "y", len(images), self.num_classes)
-        probs = self.predict(images, mc_samples=mc_samples)
+        probs = self.predict(images, mc_samples=mc_samples, dropout=dropout)
         accuracy = float(np.mean(probs.argmax(axis=1) == labels))
         picked = np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1.0)
         return {
@@ -440,7 +456,9 @@ class ActiveLearner:
 
         Returns:
             A list with one dict per evaluation: `num_labelled` and, with a
-            test set, `accuracy`, `error` and `nll`.
+            test set, `accuracy`, `error` and `nll` of the MC-averaged
+            prediction and the same three of one pass with dropout off
+            (`accuracy_without_dropout`, ...; see `evaluate`).
         """
         if not isinstance(pool, Pool) or pool.y is None:
             raise ValueError(
@@ -470,6 +488,14 @@ class ActiveLearner:
         record = {"num_labelled": self.num_labelled}
         if x_test is not None:
             record.update(self.evaluate(x_test, y_test))
+            # Without any MCDropout both ways of predicting are one and
+            # the same deterministic pass.
+            without = (
+                self.evaluate(x_test, y_test, dropout=False)
+                if self.sampler.is_stochastic else dict(record)
+            )
+            for key in ("accuracy", "error", "nll"):
+                record[f"{key}_without_dropout"] = without[key]
         return record
 
     def _candidates(self, pool, exclude):

@@ -53,6 +53,10 @@ __all__ = ["MCSampler"]
 # a chunk's activations stay well inside memory.
 _FOLDED_ROWS = 8192
 
+# Key of the compiled pass with dropout switched off (see
+# `MCSampler.predict_without_dropout`).
+_WITHOUT_DROPOUT = "without_dropout"
+
 
 class MCSampler:
     """Draws T Monte Carlo dropout predictions for a pool, chunk by chunk.
@@ -155,6 +159,32 @@ class MCSampler:
         if not chunks:
             raise ValueError("Received an empty pool.")
         return np.concatenate(chunks, axis=1)
+
+    def predict_without_dropout(self, pool, *, indices=None, verbose=0):
+        """Class probabilities of one pass with every `MCDropout` off.
+
+        Each `MCDropout` is the identity here, which is standard dropout's
+        weight-scaling approximation: what `model.evaluate` gives for the
+        same network built with Keras `Dropout`, and how the authors' code
+        measured test error (Gal et al., 2017). `sample(...).mean(axis=0)`
+        is the MC dropout prediction instead.
+
+        Args:
+            pool: Images (see `keras_dbal.chunks.iter_chunks`).
+            indices: Optional positions in the pool to predict.
+            verbose: 1 shows a progress bar.
+
+        Returns:
+            float32 numpy array `(N, C)`.
+        """
+        chunks = [
+            probs for _, probs in self._scan(
+                pool, _WITHOUT_DROPOUT, indices, None, verbose
+            )
+        ]
+        if not chunks:
+            raise ValueError("Received an empty pool.")
+        return np.concatenate(chunks)
 
     def score(
         self,
@@ -321,6 +351,8 @@ class MCSampler:
         if acquisition not in self._compiled:
             if acquisition is None:
                 function = self._forward
+            elif acquisition is _WITHOUT_DROPOUT:
+                function = self._forward_without_dropout
             else:
                 def function(images, seed):
                     return acquisition(self._forward(images, seed))
@@ -362,8 +394,18 @@ class MCSampler:
         outputs = self._probabilities(outputs)
         return ops.reshape(outputs, (num_samples, batch, outputs.shape[-1]))
 
+    def _forward_without_dropout(self, images, seed):
+        """`(B, ...)` images -> `(B, C)` probabilities, dropout off."""
+        with MaskScope(_identity):
+            outputs = self.model(images, training=False)
+        return self._probabilities(outputs)
+
     def _probabilities(self, outputs):
         return ops.softmax(outputs, axis=-1) if self.from_logits else outputs
 
     def _masker(self, seed, num_samples, batch):
         return masker(seed, num_samples, batch, self.consistent_masks)
+
+
+def _identity(layer, inputs):
+    return inputs

@@ -21,9 +21,14 @@ def test_gal2017_smoke_preset_writes_results(tmp_path):
     assert labels == {"bald", "random", "max_entropy (deterministic)"}
     for curve in results["summary"].values():
         assert curve["num_labelled"] == [10, 15, 20]
+    # The twin has no MCDropout: its two test errors are the same pass.
+    twin = results["summary"]["max_entropy (deterministic)"]
+    assert twin["error_without_dropout_mean"] == twin["error_mean"]
+    assert set(results["table_1"]) == set(gal2017.METRICS)
     with open(f"{out}/table.md") as file:
         table = file.read()
-    assert "| bald |" in table and "145 / 335" in table
+    assert table.count("| bald |") == 2 and "145 / 335" in table
+    assert "dropout off" in table
     with open(f"{out}/curves.png", "rb") as file:
         assert file.read(4) == b"\x89PNG"
 
@@ -31,11 +36,16 @@ def test_gal2017_smoke_preset_writes_results(tmp_path):
 def test_table_one_counts_acquired_labels():
     summary = {
         "bald": {"num_labelled": [20, 30, 40], "error_mean": [0.3, 0.12, 0.04],
-                 "error_std": [0, 0, 0], "seeds": [0]},
+                 "error_std": [0, 0, 0],
+                 "error_without_dropout_mean": [0.3, 0.09, 0.02],
+                 "seeds": [0]},
     }
     assert gal2017.table_one(summary, (0.10, 0.05, 0.01), 20) == {
         "bald": [20, 20, None]
     }
+    assert gal2017.table_one(
+        summary, (0.10, 0.05, 0.01), 20, "error_without_dropout"
+    ) == {"bald": [10, 20, None]}
 
 
 @pytest.mark.slow

@@ -1,3 +1,5 @@
+import pytest
+
 from keras_dbal import experiment
 
 
@@ -13,7 +15,8 @@ class RecordingLearner:
         return self
 
     def run(self, pool, rounds, n, **kwargs):
-        return [{"num_labelled": 10, "accuracy": 0.5, "error": 0.5}]
+        return [{"num_labelled": 10, "accuracy": 0.5, "error": 0.5,
+                 "error_without_dropout": 0.4}]
 
 
 def test_deterministic_twins_use_point_mass_forms(digits, monkeypatch):
@@ -41,3 +44,27 @@ def test_deterministic_twins_use_point_mass_forms(digits, monkeypatch):
         ("bald", False),
         ("max_entropy", False),
     ]
+
+
+def test_summarize_averages_both_test_errors_over_seeds():
+    runs = [
+        {"acquisition": "bald", "bayesian": True, "seed": seed,
+         "num_labelled": [20, 30], "error": error,
+         "error_without_dropout": without}
+        for seed, error, without in (
+            (0, [0.5, 0.2], [0.4, 0.3]), (1, [0.3, 0.1], [0.2, 0.1]),
+        )
+    ] + [
+        {"acquisition": "bald", "bayesian": False, "seed": 0,
+         "num_labelled": [20, 30], "error": [0.6, 0.5],
+         "error_without_dropout": [0.6, 0.5]},
+    ]
+    summary = experiment.summarize(runs)
+    assert list(summary) == ["bald", "bald (deterministic)"]
+    bald = summary["bald"]
+    assert bald["seeds"] == [0, 1]
+    assert bald["error_mean"] == pytest.approx([0.4, 0.15])
+    assert bald["error_std"] == pytest.approx([0.1, 0.05])
+    assert bald["error_without_dropout_mean"] == pytest.approx([0.3, 0.2])
+    assert bald["error_without_dropout_std"] == pytest.approx([0.1, 0.1])
+    assert summary["bald (deterministic)"]["error_std"] == [0.0, 0.0]

@@ -265,6 +265,26 @@ def test_predict_averages_mc_samples(small):
     )
 
 
+def test_evaluate_scores_the_predictions(small):
+    x, y = small
+    learner = make_learner(fit_kwargs={"epochs": 1})
+    learner.teach(x[:20], y[:20])
+    for dropout in (True, False):
+        probs = learner.predict(x[20:60], dropout=dropout)
+        result = learner.evaluate(x[20:60], y[20:60], dropout=dropout)
+        accuracy = np.mean(probs.argmax(axis=1) == y[20:60])
+        nll = -np.mean(np.log(probs[np.arange(40), y[20:60]]))
+        assert result["accuracy"] == pytest.approx(accuracy)
+        assert result["error"] == pytest.approx(1 - accuracy)
+        assert result["nll"] == pytest.approx(nll, rel=1e-5)
+    twin = compiled_cnn(bayesian=False)
+    twin.set_weights(learner.model.get_weights())
+    np.testing.assert_allclose(
+        learner.predict(x[20:60], dropout=False),
+        twin.predict(x[20:60], verbose=0), rtol=1e-5, atol=1e-6,
+    )
+
+
 @pytest.mark.slow
 def test_run_records_a_learning_curve(digits):
     (x_train, y_train), (x_test, y_test) = digits
@@ -277,6 +297,11 @@ def test_run_records_a_learning_curve(digits):
     )
     assert [point["num_labelled"] for point in curve] == [20, 25, 30]
     assert all(0 <= point["accuracy"] <= 1 for point in curve)
+    without = learner.evaluate(x_test[:50], y_test[:50], dropout=False)
+    assert curve[-1]["error_without_dropout"] == without["error"]
+    assert curve[-1]["error"] == learner.evaluate(
+        x_test[:50], y_test[:50]
+    )["error"]
     assert [entry["round"] for entry in learner.history_] == [0, 1]
     assert learner.history_[1]["num_labelled"] == 25
     assert learner.history_[1]["after_teach"] == curve[2]

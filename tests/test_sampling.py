@@ -227,6 +227,24 @@ def test_deterministic_model_repeats_its_prediction(images):
         np.testing.assert_allclose(sample, expected, rtol=1e-5, atol=1e-6)
 
 
+def test_without_dropout_is_the_keras_dropout_twin(cnn, images):
+    # With dropout off, the Bayesian CNN is exactly the same network built
+    # with Keras Dropout, which is the identity at inference.
+    twin = gal_cnn((8, 8, 1), num_classes=4, bayesian=False, seed=1)
+    twin.set_weights(cnn.get_weights())
+    expected = keras.ops.convert_to_numpy(twin(images, training=False))
+    sampler = MCSampler(cnn, T, chunk_size=8, seed=2)
+    probs = sampler.predict_without_dropout(images)
+    assert probs.shape == (len(images), 4)
+    np.testing.assert_allclose(probs, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        sampler.predict_without_dropout(images, indices=[3, 0]),
+        expected[[3, 0]], rtol=1e-5, atol=1e-6,
+    )
+    # A stochastic pass differs from it.
+    assert np.abs(sampler.sample(images)[0] - expected).max() > 1e-3
+
+
 def test_batch_normalization_stays_in_inference(rng):
     inputs = keras.Input((6,))
     normalization = keras.layers.BatchNormalization()
