@@ -29,6 +29,8 @@ import numpy as np
 
 import keras_dbal
 from keras_dbal import acquisition as acquisition_lib
+from keras_dbal.refit import assign_values
+from keras_dbal.refit import variable_values
 
 __all__ = ["CheckpointError", "latest", "load_learner", "save_learner"]
 
@@ -75,10 +77,10 @@ def save_learner(learner, directory, *, needs_fit=False):
     arrays.update(
         _numbered("fresh_optimizer", learner.initial_optimizer_state_)
     )
-    arrays.update(_numbered("variable", _values(model.variables)))
+    arrays.update(_numbered("variable", variable_values(model.variables)))
     if model.optimizer is not None:
         arrays.update(
-            _numbered("optimizer", _values(model.optimizer.variables))
+            _numbered("optimizer", variable_values(model.optimizer.variables))
         )
     np.savez(os.path.join(temporary, "arrays.npz"), **arrays)
     state = {
@@ -272,11 +274,6 @@ def _unnumbered(arrays, prefix):
     return [arrays[key] for key in keys]
 
 
-def _values(variables):
-    return [keras.ops.convert_to_numpy(variable.value) for variable in
-            variables]
-
-
 def _assign(variables, values, folder):
     variables = list(variables)
     if len(variables) != len(values):
@@ -284,8 +281,7 @@ def _assign(variables, values, folder):
             f"The model in {folder} has {len(variables)} variables but the "
             f"checkpoint holds {len(values)}."
         )
-    for variable, value in zip(variables, values, strict=True):
-        variable.assign(value)
+    assign_values(variables, values)
 
 
 def write_atomically(path, text):

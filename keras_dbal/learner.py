@@ -9,8 +9,8 @@ from keras_dbal import acquisition as acquisition_lib
 from keras_dbal import backend
 from keras_dbal import validation
 from keras_dbal.data import Pool
-from keras_dbal.model_split import all_layers
-from keras_dbal.regularizers import LabelScaledL2
+from keras_dbal.refit import prepare_fit
+from keras_dbal.refit import variable_values
 from keras_dbal.sampling import MCSampler
 
 __all__ = ["ActiveLearner", "NotFittedError"]
@@ -160,7 +160,9 @@ class ActiveLearner:
         self.initial_weights_ = model.get_weights()
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
-        self.initial_optimizer_state_ = self._optimizer_state()
+        self.initial_optimizer_state_ = variable_values(
+            model.optimizer.variables
+        )
         self.x_labelled_ = np.empty((0,) + self.item_shape, dtype="float32")
         self.y_labelled_ = np.empty(0, dtype="int64")
         self.pool_indices_ = np.empty(0, dtype="int64")
@@ -289,26 +291,15 @@ class ActiveLearner:
             The `History` of `model.fit`.
         """
         self._check_taught()
-        decay_changed = self._update_weight_decay()
-        if decay_changed:
-            # The compiled train step holds the old coefficient: compile
-            # again, keeping the optimizer state. (Only dropping
-            # `train_function` is not enough under JAX: a resumed learner
-            # then drifts from an uninterrupted one.)
-            state = (
-                self.initial_optimizer_state_
-                if self.reset_weights
-                else self._optimizer_state()
-            )
-            self.model.compile_from_config(self.model.get_compile_config())
-            if not self.model.optimizer.built:
-                self.model.optimizer.build(self.model.trainable_variables)
-            self._set_optimizer_state(state)
-        elif self.reset_weights:
-            # A fresh optimizer without recompiling.
-            self._set_optimizer_state(self.initial_optimizer_state_)
         if self.reset_weights:
-            self.model.set_weights(self.initial_weights_)
+            prepare_fit(
+                self.model,
+                self.num_labelled,
+                initial_weights=self.initial_weights_,
+                initial_optimizer_state=self.initial_optimizer_state_,
+            )
+        else:
+            prepare_fit(self.model, self.num_labelled)
         fit_seed = _derive_seed(self.seed, "fit", self.num_fits_)
         if fit_seed is not None:
             keras.utils.set_random_seed(fit_seed)
@@ -537,28 +528,6 @@ class ActiveLearner:
         scores = rng.random(len(candidates)).astype("float32")
         order = np.argsort(-scores, kind="stable")[:n]
         return candidates[order], scores[order]
-
-    def _update_weight_decay(self):
-        changed = False
-        for layer in all_layers(self.model):
-            regularizer = getattr(layer, "kernel_regularizer", None)
-            if isinstance(regularizer, LabelScaledL2):
-                if regularizer.num_labelled != max(self.num_labelled, 1):
-                    regularizer.num_labelled = max(self.num_labelled, 1)
-                    changed = True
-        return changed
-
-    def _optimizer_state(self):
-        return [
-            keras.ops.convert_to_numpy(variable.value)
-            for variable in self.model.optimizer.variables
-        ]
-
-    def _set_optimizer_state(self, values):
-        for variable, value in zip(
-            self.model.optimizer.variables, values, strict=True
-        ):
-            variable.assign(value)
 
     def _check_taught(self):
         if self.num_labelled == 0:

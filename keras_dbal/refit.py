@@ -1,0 +1,89 @@
+"""Getting a model ready for its next fit on a grown labelled set.
+
+Gal et al. (2017) retrain from scratch after every acquisition: the weights
+go back to their initial values and the optimizer starts fresh. The weight
+decay of the Bayesian CNN is `c / N` with N the number of labels
+(`LabelScaledL2`), so it changes with every acquisition too, and a compiled
+train step holds the old coefficient. `prepare_fit` does all of this;
+`variable_values` and `assign_values` are the snapshots it (and
+`keras_dbal.checkpoint`) reads and writes.
+"""
+
+import keras
+
+from keras_dbal.model_split import all_layers
+from keras_dbal.regularizers import LabelScaledL2
+
+__all__ = [
+    "assign_values",
+    "prepare_fit",
+    "sync_weight_decay",
+    "variable_values",
+]
+
+
+def variable_values(variables):
+    """The values of `variables` as numpy arrays, in order."""
+    return [
+        keras.ops.convert_to_numpy(variable.value) for variable in variables
+    ]
+
+
+def assign_values(variables, values):
+    """Assign `values` (as from `variable_values`) to `variables`."""
+    for variable, value in zip(variables, values, strict=True):
+        variable.assign(value)
+
+
+def sync_weight_decay(model, num_labelled):
+    """Set N of every `LabelScaledL2` in `model` to `num_labelled`.
+
+    Returns:
+        Whether any coefficient changed.
+    """
+    num_labelled = max(int(num_labelled), 1)
+    changed = False
+    for layer in all_layers(model):
+        regularizer = getattr(layer, "kernel_regularizer", None)
+        if (
+            isinstance(regularizer, LabelScaledL2)
+            and regularizer.num_labelled != num_labelled
+        ):
+            regularizer.num_labelled = num_labelled
+            changed = True
+    return changed
+
+
+def prepare_fit(model, num_labelled, *, initial_weights=None,
+                initial_optimizer_state=None):
+    """Ready a compiled `model` for a fit on `num_labelled` labels.
+
+    Args:
+        model: A compiled Keras model with a built optimizer.
+        num_labelled: Size of the labelled set the fit will see.
+        initial_weights: If given (with `initial_optimizer_state`), the
+            fit starts from scratch: these weights and that optimizer
+            state. If None, it continues from the current ones.
+        initial_optimizer_state: The optimizer variables of a fresh start,
+            as from `variable_values(model.optimizer.variables)`.
+    """
+    from_scratch = initial_weights is not None
+    if sync_weight_decay(model, num_labelled):
+        # The compiled train step holds the old coefficient: compile again,
+        # keeping the optimizer state. (Only dropping `train_function` is
+        # not enough under JAX: a resumed learner then drifts from an
+        # uninterrupted one.)
+        state = (
+            initial_optimizer_state
+            if from_scratch
+            else variable_values(model.optimizer.variables)
+        )
+        model.compile_from_config(model.get_compile_config())
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        assign_values(model.optimizer.variables, state)
+    elif from_scratch:
+        # A fresh optimizer without recompiling.
+        assign_values(model.optimizer.variables, initial_optimizer_state)
+    if from_scratch:
+        model.set_weights(initial_weights)
