@@ -14,12 +14,13 @@ Scoring the pool is the hot path of active learning, so the sampler
   runs whole on the folded batch, with the same result;
 - compiles one function per acquisition function (`tf.function`, or
   `jax.jit` under the JAX backend), fed chunks of one fixed size (the last
-  one padded), so it is traced once;
+  one padded), so it is traced once; a pool smaller than one chunk is
+  padded only to the next power of two;
 - keeps memory bounded by the chunk size: scores and a running top-n come
   back per chunk, and the `(T, N, C)` tensor of the pool is never built
   unless `sample` is asked for it;
-- draws every dropout mask from the seed it is given, so the same seed and
-  chunk size give the same probabilities and the same queries. Masks are
+- draws every dropout mask from the seed it is given, so the same seed,
+  chunk size and pool give the same probabilities and the same queries. Masks are
   cut from random 32-bit words, as few bits per unit as the rate needs
   (see `keras_dbal.masks`): one word serves 32 samples at rate 0.5.
 
@@ -293,6 +294,7 @@ class MCSampler:
             exclude = None
         function = self._compiled_for(acquisition)
         total = len(indices) if indices is not None else length
+        chunk_size = self._chunk_size_for(total)
         progress = (
             keras.utils.Progbar(total, unit_name="image") if verbose else None
         )
@@ -303,7 +305,7 @@ class MCSampler:
         pending = None
         for chunk_index, (positions, images) in enumerate(
             iter_chunks(
-                pool, self.chunk_size, indices, self.item_ndim, exclude
+                pool, chunk_size, indices, self.item_ndim, exclude
             )
         ):
             count = len(positions)
@@ -315,9 +317,9 @@ class MCSampler:
                     f"positions {positions[~finite][:10].tolist()} contain "
                     "NaN or inf."
                 )
-            if count < self.chunk_size:
+            if count < chunk_size:
                 padding = np.zeros(
-                    (self.chunk_size - count,) + images.shape[1:], dtype
+                    (chunk_size - count,) + images.shape[1:], dtype
                 )
                 images = np.concatenate([images, padding])
             chunk_seed = np.array(
@@ -330,6 +332,16 @@ class MCSampler:
             pending = (positions, result)
         if pending is not None:
             yield self._fetch(pending, acquisition, progress)
+
+    def _chunk_size_for(self, total):
+        """Items per compiled call for a pool of `total` items (None: not
+        known before it is read)."""
+        if total is None or total >= self.chunk_size:
+            return self.chunk_size
+        # A pool smaller than one chunk is padded to the next power of two,
+        # not to the whole chunk (8192 images for T = 1), so a pool that
+        # shrinks round by round is traced again only a few times.
+        return min(self.chunk_size, 1 << max(total - 1, 0).bit_length())
 
     @staticmethod
     def _fetch(pending, acquisition, progress):

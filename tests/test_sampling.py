@@ -281,6 +281,23 @@ def test_traced_once_per_chunk_shape(cnn, rng, monkeypatch):
     assert len(traces) == 1
 
 
+def test_small_pools_pad_to_a_power_of_two(cnn, rng, monkeypatch):
+    sampler = MCSampler(cnn, T, chunk_size=64, seed=0)
+    shapes = []
+    forward = sampler._forward
+
+    def recording_forward(images, seed):
+        shapes.append(images.shape[0])
+        return forward(images, seed)
+
+    monkeypatch.setattr(sampler, "_forward", recording_forward)
+    for size in (13, 15, 29, 100):
+        scores = sampler.score(rng.random((size, 8, 8, 1)), acquisition.bald)
+        assert scores[1].shape == (size,)
+    # One trace per padded size: 13 and 15 share 16; 100 uses the chunk.
+    assert shapes == [16, 32, 64]
+
+
 @requires_backend("tensorflow")
 def test_tf_data_pools_match_arrays(cnn, images):
     import tensorflow as tf
