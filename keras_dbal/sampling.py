@@ -20,9 +20,9 @@ Scoring the pool is the hot path of active learning, so the sampler
   back per chunk, and the `(T, N, C)` tensor of the pool is never built
   unless `sample` is asked for it;
 - draws every dropout mask from the seed it is given, so the same seed,
-  chunk size and pool give the same probabilities and the same queries. Masks are
-  cut from random 32-bit words, as few bits per unit as the rate needs
-  (see `keras_dbal.masks`): one word serves 32 samples at rate 0.5.
+  chunk size and pool give the same probabilities and the same queries.
+  Masks are cut from random 32-bit words, as few bits per unit as the rate
+  needs (see `keras_dbal.masks`): one word serves 32 samples at rate 0.5.
 
 Only `MCDropout` is stochastic while sampling: every other layer, batch
 normalization included, runs in inference mode.

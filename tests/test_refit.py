@@ -22,6 +22,16 @@ def decay_strengths(model):
     ]
 
 
+def assert_state(model, weights, optimizer_state):
+    for value, expected in zip(model.get_weights(), weights, strict=True):
+        np.testing.assert_array_equal(value, expected)
+    for value, expected in zip(
+        variable_values(model.optimizer.variables), optimizer_state,
+        strict=True,
+    ):
+        np.testing.assert_array_equal(value, expected)
+
+
 def test_weight_decay_follows_the_labelled_count():
     model = compiled_cnn(weight_decay=3.5)
     assert not sync_weight_decay(model, 20)  # gal_cnn starts at N = 20
@@ -44,13 +54,7 @@ def test_from_scratch_returns_to_the_initial_state(rng):
     assert not np.allclose(model.get_weights()[0], weights[0])
     prepare_fit(model, 16, initial_weights=weights,
                 initial_optimizer_state=optimizer_state)
-    for value, expected in zip(model.get_weights(), weights, strict=True):
-        np.testing.assert_array_equal(value, expected)
-    for value, expected in zip(
-        variable_values(model.optimizer.variables), optimizer_state,
-        strict=True,
-    ):
-        np.testing.assert_array_equal(value, expected)
+    assert_state(model, weights, optimizer_state)
     assert decay_strengths(model) == [3.5 / 16]
 
 
@@ -65,11 +69,5 @@ def test_warm_start_keeps_weights_and_optimizer_state(rng):
     # state must survive that.
     prepare_fit(model, 26)
     assert decay_strengths(model) == [3.5 / 26]
-    for value, expected in zip(model.get_weights(), weights, strict=True):
-        np.testing.assert_array_equal(value, expected)
-    for value, expected in zip(
-        variable_values(model.optimizer.variables), optimizer_state,
-        strict=True,
-    ):
-        np.testing.assert_array_equal(value, expected)
+    assert_state(model, weights, optimizer_state)
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) > 0
