@@ -422,13 +422,7 @@ class ActiveLearner:
         images = validation.images(x, "x", self.item_shape)
         labels = validation.labels(y, "y", len(images), self.num_classes)
         probs = self.predict(images, mc_samples=mc_samples, dropout=dropout)
-        accuracy = float(np.mean(probs.argmax(axis=1) == labels))
-        picked = np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1.0)
-        return {
-            "accuracy": accuracy,
-            "error": 1.0 - accuracy,
-            "nll": float(-np.mean(np.log(picked))),
-        }
+        return _metrics(probs, labels)
 
     def run(
         self, pool, rounds, n=10, *, x_test=None, y_test=None, progress=True
@@ -478,15 +472,21 @@ class ActiveLearner:
     def _measure(self, x_test, y_test):
         record = {"num_labelled": self.num_labelled}
         if x_test is not None:
-            record.update(self.evaluate(x_test, y_test))
+            # Validated once, then tested both ways.
+            images = validation.images(x_test, "x_test", self.item_shape)
+            labels = validation.labels(
+                y_test, "y_test", len(images), self.num_classes
+            )
+            metrics = _metrics(self.predict(images), labels)
             # Without any MCDropout both ways of predicting are one and
             # the same deterministic pass.
             without = (
-                self.evaluate(x_test, y_test, dropout=False)
-                if self.sampler.is_stochastic else dict(record)
+                _metrics(self.predict(images, dropout=False), labels)
+                if self.sampler.is_stochastic else metrics
             )
-            for key in ("accuracy", "error", "nll"):
-                record[f"{key}_without_dropout"] = without[key]
+            record.update(metrics)
+            for key, value in without.items():
+                record[f"{key}_without_dropout"] = value
         return record
 
     def _candidates(self, pool, exclude):
@@ -541,6 +541,17 @@ class ActiveLearner:
 _NEEDS_ARRAYS = frozenset({"validation_split", "sample_weight"})
 
 _PURPOSES = {"fit": 0, "query": 1, "predict": 2}
+
+
+def _metrics(probs, labels):
+    """Accuracy, error and NLL of `(N, C)` probabilities for `labels`."""
+    accuracy = float(np.mean(probs.argmax(axis=1) == labels))
+    picked = np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1.0)
+    return {
+        "accuracy": accuracy,
+        "error": 1.0 - accuracy,
+        "nll": float(-np.mean(np.log(picked))),
+    }
 
 
 def _derive_seed(seed, purpose, counter):

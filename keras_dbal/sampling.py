@@ -152,14 +152,7 @@ class MCSampler:
         Returns:
             float32 numpy array `(T, N, C)`.
         """
-        chunks = [
-            probs for _, probs in self._scan(
-                pool, None, indices, seed, verbose
-            )
-        ]
-        if not chunks:
-            raise ValueError("Received an empty pool.")
-        return np.concatenate(chunks, axis=1)
+        return self._gather(pool, None, indices, seed, verbose, axis=1)
 
     def predict_without_dropout(self, pool, *, indices=None, verbose=0):
         """Class probabilities of one pass with every `MCDropout` off.
@@ -178,14 +171,9 @@ class MCSampler:
         Returns:
             float32 numpy array `(N, C)`.
         """
-        chunks = [
-            probs for _, probs in self._scan(
-                pool, _WITHOUT_DROPOUT, indices, None, verbose
-            )
-        ]
-        if not chunks:
-            raise ValueError("Received an empty pool.")
-        return np.concatenate(chunks)
+        return self._gather(
+            pool, _WITHOUT_DROPOUT, indices, None, verbose, axis=0
+        )
 
     def score(
         self,
@@ -275,6 +263,17 @@ class MCSampler:
             best_scores = best_scores[order]
             best_keys = best_keys[order]
         return best_positions, best_scores
+
+    def _gather(self, pool, key, indices, seed, verbose, axis):
+        """Every chunk's probabilities, joined along the pool axis."""
+        chunks = [
+            probs for _, probs in self._scan(
+                pool, key, indices, seed, verbose
+            )
+        ]
+        if not chunks:
+            raise ValueError("Received an empty pool.")
+        return np.concatenate(chunks, axis=axis)
 
     def _resolve_seed(self, seed):
         if seed is None:
