@@ -2,6 +2,11 @@
 
 __version__ = "0.1.0.dev0"
 
+from keras_dbal import _quiet
+
+if _quiet.started_as_command():
+    _quiet.filter_native_logs()
+
 from keras_dbal import acquisition
 from keras_dbal import backend
 from keras_dbal import data

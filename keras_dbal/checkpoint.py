@@ -1,50 +1,84 @@
 """Saving and restoring an `ActiveLearner`: no label is ever lost.
 
-A state directory holds numbered checkpoints and a `LATEST` file naming
-the current one:
+A state directory holds numbered checkpoints:
 
     state/
-      LATEST              "ckpt-00000007"
+      .lock               held by the one process writing here
+      LATEST              "ckpt-00000007", for people and older versions
       ckpt-00000006/      the previous checkpoint, kept as a fallback
       ckpt-00000007/
         model.keras       architecture, weights, optimizer, compile config
         arrays.npz        labelled images and labels, their pool positions,
                           initial weights, every model and optimizer
                           variable (seed generator states included)
-        state.json        settings, history, counters, pool fingerprint
+        state.json        settings, history, counters, pool fingerprint,
+                          and the size and SHA-256 of the two files above
 
 A checkpoint is written into a temporary folder, every file is fsynced,
-the folder is renamed into place, and only then is `LATEST` replaced
-(write, fsync, `os.replace`). A crash at any point leaves `LATEST` naming a
-complete checkpoint, so loading never sees a half-written state.
+and the folder is renamed into place: a `ckpt-*` folder is complete by
+construction. The current checkpoint is the newest complete one, so the
+numbering and the current checkpoint cannot disagree: a crash between the
+rename and the update of `LATEST` only leaves `LATEST` one behind, and the
+next load continues from the newer folder and repairs it. A save never
+reuses a number. A checkpoint whose files no longer match their recorded
+sizes and checksums (a truncated file, a bad disk) is moved aside to
+`damaged-ckpt-*` with a `CheckpointWarning`, and loading continues from
+the newest intact one. Saving and loading hold the directory's lock (see
+`keras_dbal.locking`), so a second process gets a clear error instead of
+interleaving its checkpoints with the first's.
 """
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
+import warnings
 
 import keras
 import numpy as np
 
 import keras_dbal
 from keras_dbal import acquisition as acquisition_lib
+from keras_dbal.atomic import fsync_dir
+from keras_dbal.atomic import write_atomically
+from keras_dbal.locking import lock_directory
 from keras_dbal.refit import assign_values
 from keras_dbal.refit import variable_values
 
-__all__ = ["CheckpointError", "latest", "load_learner", "save_learner"]
+__all__ = [
+    "CheckpointError",
+    "CheckpointWarning",
+    "latest",
+    "load_learner",
+    "save_learner",
+]
 
 FORMAT = 1
 LATEST = "LATEST"
+DAMAGED = "damaged-"
 _KEEP = 2
+_NUMBERED = re.compile(r"^(?:damaged-)?ckpt-(\d{8})$")
+_CHECKSUMMED = ("model.keras", "arrays.npz")
 
 
 class CheckpointError(ValueError):
     """A state directory that cannot be used, and exactly why."""
 
 
+class CheckpointWarning(UserWarning):
+    """A damaged checkpoint was set aside and an older one loaded."""
+
+
+class _Damaged(CheckpointError):
+    """A checkpoint whose files cannot be read back as they were saved."""
+
+
 def save_learner(learner, directory, *, needs_fit=False):
     """Write a new checkpoint of `learner` into `directory` atomically.
+
+    The caller holds the directory's lock (`ActiveLearner.save` does).
 
     Args:
         learner: The `ActiveLearner`.
@@ -57,17 +91,31 @@ def save_learner(learner, directory, *, needs_fit=False):
     """
     os.makedirs(directory, exist_ok=True)
     _remove_temporaries(directory)
-    current = latest(directory)
-    number = 0 if current is None else int(current.rsplit("-", 1)[1]) + 1
-    name = f"ckpt-{number:08d}"
+    name = f"ckpt-{_next_number(directory):08d}"
     temporary = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
     os.makedirs(temporary)
+    try:
+        _write_checkpoint(learner, temporary, needs_fit)
+        final = os.path.join(directory, name)
+        os.rename(temporary, final)
+    except BaseException:
+        # A full disk or an interrupt: free the space now; what was there
+        # before is untouched.
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    fsync_dir(directory)
+    write_atomically(os.path.join(directory, LATEST), name)
+    _prune(directory, keep=_KEEP)
+    return final
+
+
+def _write_checkpoint(learner, folder, needs_fit):
     model = learner.model
     if model.optimizer is not None and not model.optimizer.built:
         # Saved unbuilt, its 2 variables would not match the built
         # optimizer that loading creates, and Keras would skip them.
         model.optimizer.build(model.trainable_variables)
-    model.save(os.path.join(temporary, "model.keras"))
+    model.save(os.path.join(folder, "model.keras"))
     arrays = {
         "x_labelled": learner.x_labelled_,
         "y_labelled": learner.y_labelled_,
@@ -82,7 +130,7 @@ def save_learner(learner, directory, *, needs_fit=False):
         arrays.update(
             _numbered("optimizer", variable_values(model.optimizer.variables))
         )
-    np.savez(os.path.join(temporary, "arrays.npz"), **arrays)
+    np.savez(os.path.join(folder, "arrays.npz"), **arrays)
     state = {
         "format": FORMAT,
         "keras_dbal_version": keras_dbal.__version__,
@@ -94,39 +142,59 @@ def save_learner(learner, directory, *, needs_fit=False):
         "num_labelled": learner.num_labelled,
         "pool": learner.pool_,
         "history": learner.history_,
+        "files": {
+            filename: _describe_file(os.path.join(folder, filename))
+            for filename in _CHECKSUMMED
+        },
     }
-    with open(os.path.join(temporary, "state.json"), "w") as file:
+    with open(os.path.join(folder, "state.json"), "w") as file:
         json.dump(state, file, indent=1)
-    for filename in os.listdir(temporary):
-        _fsync_file(os.path.join(temporary, filename))
-    _fsync_dir(temporary)
-    final = os.path.join(directory, name)
-    os.rename(temporary, final)
-    _fsync_dir(directory)
-    write_atomically(os.path.join(directory, LATEST), name)
-    _prune(directory, keep=_KEEP)
-    return final
+    for filename in os.listdir(folder):
+        _fsync_file(os.path.join(folder, filename))
+    fsync_dir(folder)
 
 
 def latest(directory):
-    """The name of the current checkpoint in `directory`, or None."""
-    path = os.path.join(directory, LATEST)
-    if not os.path.isfile(path):
-        return None
-    with open(path) as file:
-        name = file.read().strip()
-    if not name.startswith("ckpt-") or not os.path.isdir(
-        os.path.join(directory, name)
-    ):
-        raise CheckpointError(
-            f"{path} names {name!r}, which is not a checkpoint folder in "
-            f"{directory}."
-        )
-    return name
+    """The name of the current (newest complete) checkpoint, or None."""
+    names = _checkpoints(directory)
+    return names[-1] if names else None
+
+
+def _checkpoints(directory):
+    """Complete checkpoint folders of `directory`, oldest first."""
+    if not os.path.isdir(directory):
+        return []
+    return sorted(
+        name for name in os.listdir(directory)
+        if _NUMBERED.match(name) and not name.startswith(DAMAGED)
+        and os.path.isdir(os.path.join(directory, name))
+    )
+
+
+def _next_number(directory):
+    """One past every number ever used here, `LATEST`'s included."""
+    numbers = [
+        int(match.group(1)) for match in map(
+            _NUMBERED.match, os.listdir(directory)
+        ) if match
+    ]
+    try:
+        with open(os.path.join(directory, LATEST)) as file:
+            match = _NUMBERED.match(file.read().strip())
+        if match:
+            numbers.append(int(match.group(1)))
+    except OSError:
+        pass
+    return max(numbers, default=-1) + 1
 
 
 def load_learner(directory, *, pool=None, acquisition=None, **overrides):
     """Rebuild an `ActiveLearner` from its latest checkpoint.
+
+    The learner holds the directory's lock until it is closed; a learner
+    loaded later in the same process takes the lock over. A damaged newest
+    checkpoint is moved aside (`CheckpointWarning`) and the one before it
+    is loaded.
 
     Args:
         directory: The state directory.
@@ -141,36 +209,39 @@ def load_learner(directory, *, pool=None, acquisition=None, **overrides):
         labels and fitting.
 
     Raises:
-        CheckpointError: no checkpoint, an unknown format, or a pool that
-            does not match; the message says exactly what.
+        CheckpointError: no checkpoint, none intact, an unknown format, or
+            a pool that does not match; the message says exactly what.
+        StateLockedError: another process is using the directory.
     """
     from keras_dbal.learner import ActiveLearner
 
-    name = latest(directory)
-    if name is None:
-        raise CheckpointError(f"No checkpoint in {directory} (no {LATEST}).")
-    folder = os.path.join(directory, name)
-    state = _read_state(folder)
-    settings = dict(state["settings"])
-    if settings.pop("acquisition_is_custom"):
-        if acquisition is None:
-            raise CheckpointError(
-                f"The learner in {directory} used the custom acquisition "
-                f"function {settings['acquisition']!r}; pass it again as "
-                "load_learner(..., acquisition=function)."
-            )
-        settings["acquisition"] = acquisition
-    settings.update(overrides)
-    model = keras.models.load_model(os.path.join(folder, "model.keras"))
-    with np.load(os.path.join(folder, "arrays.npz")) as archive:
-        arrays = {key: archive[key] for key in archive.files}
-    learner = ActiveLearner(model, **settings)
-    _assign(model.variables, _unnumbered(arrays, "variable"), folder)
-    optimizer_values = _unnumbered(arrays, "optimizer")
-    if optimizer_values:
-        if not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        _assign(model.optimizer.variables, optimizer_values, folder)
+    directory = os.fspath(directory)
+    if not _checkpoints(directory):
+        raise CheckpointError(f"No checkpoint in {directory}.")
+    lock = lock_directory(directory, take_over=True, allow_read_only=True)
+    try:
+        name, state, model, arrays = _read_newest_intact(directory, lock)
+        settings = dict(state["settings"])
+        if settings.pop("acquisition_is_custom"):
+            if acquisition is None:
+                raise CheckpointError(
+                    f"The learner in {directory} used the custom acquisition "
+                    f"function {settings['acquisition']!r}; pass it again as "
+                    "load_learner(..., acquisition=function)."
+                )
+            settings["acquisition"] = acquisition
+        settings.update(overrides)
+        learner = ActiveLearner(model, **settings)
+        folder = os.path.join(directory, name)
+        _assign(model.variables, _unnumbered(arrays, "variable"), folder)
+        optimizer_values = _unnumbered(arrays, "optimizer")
+        if optimizer_values:
+            if not model.optimizer.built:
+                model.optimizer.build(model.trainable_variables)
+            _assign(model.optimizer.variables, optimizer_values, folder)
+    except BaseException:
+        lock.release()
+        raise
     learner.initial_weights_ = _unnumbered(arrays, "initial")
     learner.initial_optimizer_state_ = _unnumbered(arrays, "fresh_optimizer")
     learner.x_labelled_ = arrays["x_labelled"]
@@ -180,12 +251,104 @@ def load_learner(directory, *, pool=None, acquisition=None, **overrides):
     learner.num_fits_ = state["num_fits"]
     learner.pool_ = state["pool"]
     learner.checkpoint_dir = directory
+    learner._lock = lock
+    if lock.owned and _pointer(directory) != name:
+        # A crash after the folder was renamed into place, before LATEST.
+        write_atomically(os.path.join(directory, LATEST), name)
     if pool is not None:
         _restore_pool(learner, pool, directory)
     if state["needs_fit"]:
         learner.fit()
         learner.checkpoint()
     return learner
+
+
+def _read_newest_intact(directory, lock):
+    """`(name, state, model, arrays)` of the newest intact checkpoint."""
+    damaged = []
+    for name in reversed(_checkpoints(directory)):
+        folder = os.path.join(directory, name)
+        try:
+            state, model, arrays = _read_checkpoint(folder)
+        except _Damaged as error:
+            damaged.append((name, str(error)))
+            continue
+        for bad_name, reason in damaged:
+            moved = _set_aside(directory, bad_name, lock)
+            warnings.warn(
+                f"{reason} {moved}; continuing from {name} "
+                f"({len(arrays['y_labelled'])} labels, "
+                f"{len(state['history'])} queries).",
+                CheckpointWarning,
+                stacklevel=4,
+            )
+        return name, state, model, arrays
+    raise CheckpointError(
+        f"No intact checkpoint in {directory}: "
+        + " ".join(reason for _, reason in damaged)
+    )
+
+
+def _read_checkpoint(folder):
+    state = _read_state(folder)
+    for filename, expected in state.get("files", {}).items():
+        found = _describe_file(os.path.join(folder, filename))
+        if found != expected:
+            raise _Damaged(
+                f"{os.path.join(folder, filename)} is damaged: "
+                f"{_difference(found, expected)}."
+            )
+    path = os.path.join(folder, "model.keras")
+    try:
+        model = keras.models.load_model(path)
+    except Exception as error:  # zip, HDF5 and deserialization errors
+        raise _Damaged(f"Cannot read {path}: {error}") from None
+    path = os.path.join(folder, "arrays.npz")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except Exception as error:  # zip, format and OS errors alike
+        raise _Damaged(f"Cannot read {path}: {error}") from None
+    return state, model, arrays
+
+
+def _describe_file(path):
+    """`{"size", "sha256"}` of a file, or None if it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+        return {"size": os.path.getsize(path), "sha256": digest.hexdigest()}
+    except OSError:
+        return None
+
+
+def _difference(found, expected):
+    if found is None:
+        return "the file is missing or unreadable"
+    if found["size"] != expected["size"]:
+        return (
+            f"{found['size']} bytes where {expected['size']} were saved"
+        )
+    return "its contents changed since it was saved (SHA-256 differs)"
+
+
+def _set_aside(directory, name, lock):
+    if not lock.owned:
+        return "(left in place: the directory is read-only)"
+    target = os.path.join(directory, DAMAGED + name)
+    os.rename(os.path.join(directory, name), target)
+    fsync_dir(directory)
+    return f"It was moved aside to {target}"
+
+
+def _pointer(directory):
+    try:
+        with open(os.path.join(directory, LATEST)) as file:
+            return file.read().strip()
+    except OSError:
+        return None
 
 
 def _settings(learner):
@@ -207,6 +370,7 @@ def _settings(learner):
         "pool_subset": learner.pool_subset,
         "chunk_size": learner.sampler.chunk_size,
         "consistent_masks": learner.consistent_masks,
+        "from_logits": learner.from_logits,
         "allow_deterministic": learner.allow_deterministic,
         "seed": None if learner.seed is None else int(learner.seed),
         "verbose": learner.verbose,
@@ -218,8 +382,10 @@ def _read_state(folder):
     try:
         with open(path) as file:
             state = json.load(file)
-    except (OSError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"Cannot read {path}: {error}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise _Damaged(f"Cannot read {path}: {error}") from None
+    if not isinstance(state, dict):
+        raise _Damaged(f"{path} does not hold a checkpoint's state.")
     found = state.get("format")
     if found != FORMAT:
         newer = isinstance(found, int) and found > FORMAT
@@ -233,7 +399,7 @@ def _read_state(folder):
     required = {"settings", "num_fits", "needs_fit", "history", "pool"}
     missing = sorted(required - state.keys())
     if missing:
-        raise CheckpointError(f"{path} lacks the fields {missing}.")
+        raise _Damaged(f"{path} lacks the fields {missing}.")
     return state
 
 
@@ -251,18 +417,17 @@ def _restore_pool(learner, pool, directory):
             f"{saved['fingerprint'][:12]}; the pool given has {len(pool)} "
             f"images with fingerprint {pool.fingerprint()[:12]}."
         )
-    from_pool = learner.pool_indices_ >= 0
-    positions = learner.pool_indices_[from_pool]
-    labels = learner.y_labelled_[from_pool]
-    already = pool.labels_ >= 0
-    if already.any() and not np.array_equal(
-        np.flatnonzero(already), np.sort(positions)
-    ):
+    try:
+        learner._sync_pool(pool)
+    except ValueError as error:
         raise CheckpointError(
-            "The pool given already has labels that differ from the "
-            "checkpoint's; pass a fresh Pool to load_learner."
+            f"{error} Pass a fresh Pool to load_learner."
+        ) from None
+    if pool.labelled_mask.sum() != (learner.pool_indices_ >= 0).sum():
+        raise CheckpointError(
+            "The pool given has labels the checkpoint does not know of; "
+            "pass a fresh Pool to load_learner."
         )
-    pool.labels_[positions] = labels
 
 
 def _numbered(prefix, values):
@@ -284,28 +449,9 @@ def _assign(variables, values, folder):
     assign_values(variables, values)
 
 
-def write_atomically(path, text):
-    """Replace the file at `path` with `text`: written, fsynced, renamed."""
-    temporary = f"{path}.tmp-{uuid.uuid4().hex}"
-    with open(temporary, "w") as file:
-        file.write(text)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(temporary, path)
-    _fsync_dir(os.path.dirname(path) or ".")
-
-
 def _fsync_file(path):
     with open(path, "rb") as file:
         os.fsync(file.fileno())
-
-
-def _fsync_dir(path):
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _remove_temporaries(directory):
@@ -319,10 +465,5 @@ def _remove_temporaries(directory):
 
 
 def _prune(directory, keep):
-    current = latest(directory)
-    names = sorted(
-        name for name in os.listdir(directory) if name.startswith("ckpt-")
-    )
-    for name in names[:-keep]:
-        if name != current:
-            shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+    for name in _checkpoints(directory)[:-keep]:
+        shutil.rmtree(os.path.join(directory, name), ignore_errors=True)

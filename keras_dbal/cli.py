@@ -10,10 +10,37 @@ import csv
 import json
 import os
 import sys
+import tempfile
+import warnings
 
 import keras_dbal
+from keras_dbal.atomic import replacing
 
 DEFAULT_ACQUISITIONS = ("bald", "random")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, found {text!r}"
+        )
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive number, found {text!r}"
+        )
+    return value
 
 
 def _parser():
@@ -45,24 +72,24 @@ def _parser():
         "--deterministic", nargs="*", default=[], metavar="NAME",
         help="acquisition functions also run on the deterministic twin CNN",
     )
-    run.add_argument("--rounds", type=int, default=20,
+    run.add_argument("--rounds", type=_positive_int, default=20,
                      help="acquisition rounds (default: 20)")
-    run.add_argument("--query-size", type=int, default=10,
+    run.add_argument("--query-size", type=_positive_int, default=10,
                      help="images acquired per round (default: 10)")
-    run.add_argument("--mc-samples", type=int, default=20,
+    run.add_argument("--mc-samples", type=_positive_int, default=20,
                      help="MC dropout samples T (default: 20)")
-    run.add_argument("--initial-per-class", type=int, default=2,
+    run.add_argument("--initial-per-class", type=_positive_int, default=2,
                      help="initial labels per class (default: 2)")
     # The paper trains 50 epochs with batch size 128, a single gradient
     # step per epoch while fewer than 128 images are labelled. On the 8x8
     # digits that leaves the CNN so undertrained that BALD falls below
     # random (measured: 0.29 vs 0.83 accuracy at 220 labels, two seeds);
     # 100 epochs of batch 32 train it properly in about the same time.
-    run.add_argument("--epochs", type=int, default=100,
+    run.add_argument("--epochs", type=_positive_int, default=100,
                      help="training epochs per round (default: 100)")
-    run.add_argument("--batch-size", type=int, default=32,
+    run.add_argument("--batch-size", type=_positive_int, default=32,
                      help="training batch size (default: 32)")
-    run.add_argument("--pool-subset", type=int, default=2000,
+    run.add_argument("--pool-subset", type=_positive_int, default=2000,
                      help="random pool images scored per round "
                      "(default: 2000)")
     run.add_argument("--seed", type=int, nargs="+", default=[0, 1],
@@ -90,24 +117,30 @@ def _parser():
     init.add_argument("--key", default="x_train",
                       help="array of the .npz holding the images "
                       "(default: x_train)")
-    init.add_argument("--num-classes", type=int, required=True)
+    init.add_argument("--num-classes", type=_positive_int, required=True)
+    init.add_argument("--max-value", type=_positive_float,
+                      help="pixel value that means white (default: 255 for "
+                      "integer images, 1 for floats)")
     init.add_argument("--acquisition", default="bald")
-    init.add_argument("--mc-samples", type=int, default=20)
-    init.add_argument("--epochs", type=int, default=50)
-    init.add_argument("--batch-size", type=int, default=128)
+    init.add_argument("--mc-samples", type=_positive_int, default=20)
+    init.add_argument("--epochs", type=_positive_int, default=50)
+    init.add_argument("--batch-size", type=_positive_int, default=128)
     init.add_argument("--seed", type=int, default=0)
     query = commands.add_parser(
         "query",
         help="choose images to label; write a contact sheet and a CSV",
     )
     query.add_argument("--state", required=True, metavar="DIR")
-    query.add_argument("--n", type=int, default=10,
+    query.add_argument("--n", type=_positive_int, default=10,
                        help="images to label (default: 10)")
     teach = commands.add_parser(
         "teach", help="teach the labels of a filled CSV and refit"
     )
     teach.add_argument("--state", required=True, metavar="DIR")
     teach.add_argument("labels", metavar="LABELS.csv")
+    teach.add_argument("--partial", action="store_true",
+                       help="teach the rows that have labels and keep the "
+                       "rest of the round waiting")
     return parser
 
 
@@ -120,10 +153,33 @@ def main(argv=None):
     commands = {"run": _run, "init": _init, "query": _query,
                 "teach": _teach}
     try:
-        return commands[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return commands[args.command](args)
     except ValueError as error:  # DataError, CheckpointError, ... too
-        print(f"keras-dbal: error: {error}", file=sys.stderr)
-        return 2
+        return _fail(error)
+    except OSError as error:  # a full disk, a read-only one, permissions
+        return _fail(_describe_os_error(error))
+    except KeyboardInterrupt:
+        return _fail("interrupted; what was saved before is intact.", 130)
+
+
+def _fail(message, status=2):
+    print(f"keras-dbal: error: {message}", file=sys.stderr)
+    return status
+
+
+def _describe_os_error(error):
+    where = f" ({error.filename})" if error.filename else ""
+    return (
+        f"{error.strerror or error}{where}. Nothing half-written was kept: "
+        "fix that and run the same command again."
+    )
+
+
+def _show_warning(message, category, filename, lineno, file=None,
+                  line=None):
+    print(f"keras-dbal: warning: {message}", file=sys.stderr)
 
 
 def _init(args):
@@ -136,6 +192,7 @@ def _init(args):
         acquisition=args.acquisition, mc_samples=args.mc_samples,
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
         source=f"{os.path.abspath(path)}:{args.key}",
+        max_value=args.max_value,
     )
     print(f"Labelling session in {args.state}: {len(images)} images. "
           f"Next: keras-dbal query --state {args.state}")
@@ -145,8 +202,13 @@ def _init(args):
 def _query(args):
     from keras_dbal import labelling
 
+    waiting = labelling.pending_round(args.state)
     path = labelling.query_session(args.state, args.n)
     folder = os.path.dirname(path)
+    if waiting is not None:
+        print(f"Round {waiting['round']} is still waiting for labels "
+              f"({len(waiting['indices'])} images); {path} was left as it "
+              "is.")
     print(f"Label the images of {os.path.join(folder, 'contact_sheet.png')} "
           f"in the label column of {path}, then run: keras-dbal teach "
           f"--state {args.state} {path}")
@@ -156,15 +218,23 @@ def _query(args):
 def _teach(args):
     from keras_dbal import labelling
 
-    learner = labelling.teach_session(args.state, args.labels)
-    print(f"Taught; {learner.num_labelled} images are labelled. Next: "
-          f"keras-dbal query --state {args.state}")
+    learner = labelling.teach_session(
+        args.state, args.labels, partial=args.partial
+    )
+    waiting = labelling.pending_round(args.state)
+    if waiting is None:
+        print(f"Taught; {learner.num_labelled} images are labelled. Next: "
+              f"keras-dbal query --state {args.state}")
+    else:
+        print(f"Taught; {learner.num_labelled} images are labelled. Round "
+              f"{waiting['round']} still waits for the labels of the other "
+              f"images in {args.labels}: fill them and run the same teach "
+              "command again.")
     return 0
 
 
 def _run(args):
     from keras_dbal import experiment
-    from keras_dbal.plotting import plot_learning_curves
 
     config = experiment.ExperimentConfig(
         acquisitions=args.acquisition,
@@ -178,32 +248,70 @@ def _run(args):
         batch_size=args.batch_size,
         pool_subset=args.pool_subset,
     )
+    _check_writable(args.out)
     data = keras_dbal.data.load_dataset(args.dataset, path=args.data)
+    config.check_data(data[0][1])
     name = os.path.basename(args.data) if args.data else args.dataset
     print(
         f"keras-dbal run: {name}, {len(data[0][0])} pool / "
         f"{len(data[1][0])} test images, {args.rounds} rounds of "
         f"{args.query_size}, seeds {list(config.seeds)}, Keras backend "
-        f"{keras_dbal.backend.name()}"
+        f"{keras_dbal.backend.name()}; results go to {args.out}/ as each "
+        "run finishes"
     )
+
+    def save(results):
+        return _write_results(args.out, name, config, results)
+
     results = experiment.run_experiment(
-        data, config, progress=not args.quiet
+        data, config, progress=not args.quiet, on_result=save
     )
     summary = experiment.summarize(results)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "results.json"), "w") as file:
-        json.dump(
-            {
-                "dataset": name,
-                "backend": keras_dbal.backend.name(),
-                "config": vars(config),
-                "runs": results,
-                "summary": summary,
-            },
-            file,
-            indent=1,
+    print("\nFinal test accuracy (mean over seeds):")
+    for label, curve in summary.items():
+        print(
+            f"  {label:<28} {1 - curve['error_mean'][-1]:.3f} with "
+            f"{curve['num_labelled'][-1]} labels"
         )
-    with open(os.path.join(args.out, "results.csv"), "w", newline="") as file:
+    plot_path = os.path.join(args.out, "learning_curve.png")
+    print(f"Wrote {plot_path}, results.csv and results.json")
+    return 0
+
+
+def _check_writable(folder):
+    """Fail before hours of compute, not after them."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise ValueError(
+            f"Cannot write results into --out {folder}: "
+            f"{error.strerror or error}."
+        ) from None
+
+
+def _write_results(folder, name, config, results):
+    """results.json, results.csv and the plot of the runs finished so far.
+
+    Each file is replaced whole, so a crash leaves the previous version.
+    """
+    from keras_dbal import experiment
+    from keras_dbal.plotting import plot_learning_curves
+
+    summary = experiment.summarize(results)
+    planned = len(config.runs()) * len(config.seeds)
+    record = {
+        "dataset": name,
+        "backend": keras_dbal.backend.name(),
+        "config": vars(config),
+        "complete": len(results) == planned,
+        "runs": results,
+        "summary": summary,
+    }
+    with replacing(os.path.join(folder, "results.json")) as file:
+        json.dump(record, file, indent=1)
+    with replacing(os.path.join(folder, "results.csv")) as file:
         writer = csv.writer(file)
         writer.writerow(
             ["acquisition", "bayesian", "seed", "num_labelled", "accuracy"]
@@ -216,19 +324,11 @@ def _run(args):
                     [result["acquisition"], result["bayesian"],
                      result["seed"], count, f"{accuracy:.4f}"]
                 )
-    plot_path = os.path.join(args.out, "learning_curve.png")
-    plot_learning_curves(
-        summary, plot_path,
-        title=f"{name}: {args.query_size} acquired per round",
-    )
-    print("\nFinal test accuracy (mean over seeds):")
-    for label, curve in summary.items():
-        print(
-            f"  {label:<28} {1 - curve['error_mean'][-1]:.3f} with "
-            f"{curve['num_labelled'][-1]} labels"
-        )
-    print(f"Wrote {plot_path}, results.csv and results.json")
-    return 0
+    title = f"{name}: {config.query_size} acquired per round"
+    if len(results) < planned:
+        title += f" ({len(results)} of {planned} runs so far)"
+    with replacing(os.path.join(folder, "learning_curve.png"), "wb") as file:
+        plot_learning_curves(summary, file, title=title)
 
 
 if __name__ == "__main__":

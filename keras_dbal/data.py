@@ -127,16 +127,24 @@ def _read_npz(path, keys, missing_message):
         ) from None
 
 
-def scale_images(x, source):
+def scale_images(x, source, max_value=None):
     """Images as float32 `(N, height, width, channels)` in [0, 1].
 
+    Integer images are read as 8-bit (white = 255), float images as already
+    in [0, 1], unless `max_value` says what white is. Values outside that
+    range are refused rather than silently mis-scaled; so are integer
+    images that never go above 31, which are almost surely on another
+    scale (the 0..16 of scikit-learn's digits, say) and would come out
+    nearly black.
+
     Args:
-        x: `(N, height, width)` or `(N, height, width, channels)` images,
-            integers in [0, 255] or floats in [0, 1].
+        x: `(N, height, width)` or `(N, height, width, channels)` images.
         source: What the images are, for error messages.
+        max_value: The pixel value that means white, e.g. 16 or 4095; the
+            images are divided by it.
 
     Raises:
-        DataError: a shape or values that are not images.
+        DataError: a shape or values that are not images on that scale.
     """
     if x.ndim == 3:
         x = x[..., None]
@@ -145,10 +153,42 @@ def scale_images(x, source):
             f"{source} has shape {x.shape}; expected "
             "(N, height, width) or (N, height, width, channels)."
         )
-    if np.issubdtype(x.dtype, np.integer):
-        return (x / 255.0).astype("float32")
-    if not np.issubdtype(x.dtype, np.floating) or not np.isfinite(x).all():
+    is_integer = np.issubdtype(x.dtype, np.integer)
+    if not is_integer and not (
+        np.issubdtype(x.dtype, np.floating) and np.isfinite(x).all()
+    ):
         raise DataError(f"{source} must hold finite numbers.")
+    low, high = x.min(), x.max()
+    found = f"found values in [{low:.4g}, {high:.4g}]"
+    if max_value is not None:
+        if not max_value > 0:
+            raise DataError(
+                f"Invalid value received for argument `max_value`. Expected "
+                f"a positive number. Received: max_value={max_value!r}"
+            )
+        if low < 0 or high > max_value:
+            raise DataError(
+                f"{source}: {found}, outside [0, max_value={max_value}]."
+            )
+        return (x / max_value).astype("float32")
+    if is_integer:
+        if low < 0 or high > 255:
+            raise DataError(
+                f"{source}: integer images are read as 8-bit, in [0, 255]; "
+                f"{found}. Say what white is with max_value (--max-value)."
+            )
+        if high < 32:
+            raise DataError(
+                f"{source}: integer images are read as 8-bit, in [0, 255], "
+                f"but {found}, which would come out nearly black. Say what "
+                f"white is with max_value (--max-value), e.g. {high}."
+            )
+        return (x / 255.0).astype("float32")
+    if low < 0 or high > 1:
+        raise DataError(
+            f"{source}: float images must be in [0, 1]; {found}. Say what "
+            "white is with max_value (--max-value)."
+        )
     return x.astype("float32")
 
 
@@ -271,6 +311,24 @@ class Pool:
     def mark_labelled(self, indices, labels):
         """Record labels; positions must be valid and not labelled yet."""
         indices = self.check_unlabelled(indices)
+        self.labels_[indices] = labels
+
+    def restore_labels(self, indices, labels):
+        """Mark labels a learner recorded for this pool (idempotent).
+
+        Raises:
+            ValueError: a position already carries a different label.
+        """
+        indices = np.asarray(indices, dtype="int64")
+        labels = np.asarray(labels, dtype="int64")
+        current = self.labels_[indices]
+        clash = (current >= 0) & (current != labels)
+        if clash.any():
+            raise ValueError(
+                f"Pool positions {indices[clash][:10].tolist()} carry labels "
+                f"{current[clash][:10].tolist()} in this Pool but "
+                f"{labels[clash][:10].tolist()} in the learner's record."
+            )
         self.labels_[indices] = labels
 
     def oracle(self, indices):

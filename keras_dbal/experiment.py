@@ -12,6 +12,7 @@ import keras
 import numpy as np
 
 from keras_dbal import acquisition as acquisition_lib
+from keras_dbal import validation
 from keras_dbal.data import Pool
 from keras_dbal.data import balanced_indices
 from keras_dbal.learner import ActiveLearner
@@ -65,6 +66,40 @@ class ExperimentConfig:
         self.acquisitions = tuple(self.acquisitions)
         self.deterministic = tuple(self.deterministic)
         self.seeds = tuple(int(seed) for seed in self.seeds)
+        for name in ("rounds", "query_size", "initial_per_class",
+                     "mc_samples", "epochs", "batch_size", "pool_subset"):
+            validation.positive_int(getattr(self, name), name)
+        if self.query_size > self.pool_subset:
+            raise ValueError(
+                f"Invalid value received for argument `query_size`: "
+                f"query_size={self.query_size} is more than pool_subset="
+                f"{self.pool_subset}, the images scored per round."
+            )
+
+    def check_data(self, y_train):
+        """Raise now if the pool cannot last every round, not at the end.
+
+        Args:
+            y_train: The pool's oracle labels.
+        """
+        classes, counts = np.unique(y_train, return_counts=True)
+        short = classes[counts < self.initial_per_class]
+        if len(short):
+            raise ValueError(
+                f"Classes {short[:10].tolist()} have fewer than "
+                f"initial_per_class={self.initial_per_class} images in the "
+                "pool."
+            )
+        needed = (
+            len(classes) * self.initial_per_class
+            + self.rounds * self.query_size
+        )
+        if needed > len(y_train):
+            raise ValueError(
+                f"{self.rounds} rounds of {self.query_size} after "
+                f"{len(classes) * self.initial_per_class} initial labels "
+                f"need {needed} images, but the pool has {len(y_train)}."
+            )
 
     def runs(self):
         """`(acquisition, bayesian)` pairs, Bayesian ones first."""
@@ -73,7 +108,8 @@ class ExperimentConfig:
         ]
 
 
-def run_experiment(data, config, *, progress=True, log=print):
+def run_experiment(data, config, *, progress=True, log=print,
+                   on_result=None):
     """Run every acquisition function (and seed) of `config` on `data`.
 
     Args:
@@ -82,6 +118,8 @@ def run_experiment(data, config, *, progress=True, log=print):
         config: An `ExperimentConfig`.
         progress: Show a progress bar per run.
         log: Function that receives one line per finished run.
+        on_result: Function called with the list of results so far after
+            every finished run (to save them as they come).
 
     Returns:
         A list of dicts, one per (acquisition, bayesian, seed), with
@@ -93,6 +131,7 @@ def run_experiment(data, config, *, progress=True, log=print):
         only in what they acquired.
     """
     (x_train, y_train), (x_test, y_test) = data
+    config.check_data(y_train)
     num_classes = int(max(y_train.max(), y_test.max())) + 1
     results = []
     for name, bayesian in config.runs():
@@ -116,6 +155,8 @@ def run_experiment(data, config, *, progress=True, log=print):
                 "seconds": seconds,
             }
             results.append(result)
+            if on_result is not None:
+                on_result(results)
             log(
                 f"{_label(name, bayesian)} seed {seed}: error "
                 f"{result['error'][0]:.3f} -> {result['error'][-1]:.3f} with "

@@ -3,6 +3,7 @@
 A labelling session lives in one state directory:
 
     DIR/
+      .lock               held by the one command working here
       session.json        number of classes, where the pool came from
       pool.npy            the unlabelled images, copied once
       learner/            the ActiveLearner's checkpoints (see checkpoint)
@@ -11,35 +12,56 @@ A labelling session lives in one state directory:
 
 `query` writes a CSV template with the columns `round, pool_index,
 image_file, label` and an empty label column; `teach` reads it back once
-filled. A CSV that does not answer the pending round exactly is refused
-with a message saying what is wrong, and nothing in the directory changes.
+filled. A round's `labels.csv` is written once and never again, so a
+person may fill it in place: asking again while the round waits for
+labels shows the same round. A CSV that does not answer the pending round
+(rows missing, other rounds, unknown or repeated positions, labels outside
+the classes) is refused with a message saying what is wrong, and nothing
+in the directory changes; `partial=True` teaches the rows that are there
+and keeps the rest of the round waiting. Every command holds the
+directory's lock, so two at once get a clear error, never each other's
+half-written files.
 """
 
-import csv
+import contextlib
 import json
 import os
+import shutil
 
 import keras
 import numpy as np
 
 from keras_dbal import checkpoint
+from keras_dbal import validation
+from keras_dbal.atomic import replacing
+from keras_dbal.atomic import write_atomically
+from keras_dbal.data import DataError
 from keras_dbal.data import Pool
 from keras_dbal.data import scale_images
+from keras_dbal.label_files import CSV_COLUMNS
+from keras_dbal.label_files import LabelFileError
+from keras_dbal.label_files import read_labels
+from keras_dbal.label_files import write_template
 from keras_dbal.learner import ActiveLearner
+from keras_dbal.locking import lock_directory
 from keras_dbal.models import gal_cnn
 
-__all__ = ["LabelFileError", "init_session", "query_session", "teach_session"]
+__all__ = [
+    "CSV_COLUMNS",
+    "LabelFileError",
+    "init_session",
+    "pending_round",
+    "query_session",
+    "read_labels",
+    "teach_session",
+]
 
-CSV_COLUMNS = ["round", "pool_index", "image_file", "label"]
-
-
-class LabelFileError(ValueError):
-    """A labels CSV that does not fit the pending query."""
 
 
 def init_session(
     directory, pool_images, num_classes, *, acquisition="bald",
     mc_samples=20, epochs=50, batch_size=128, seed=0, source=None,
+    max_value=None,
 ):
     """Create a labelling session around a new Bayesian `gal_cnn`.
 
@@ -50,162 +72,156 @@ def init_session(
         acquisition, mc_samples, seed: As for `ActiveLearner`.
         epochs, batch_size: Passed to `model.fit`.
         source: Where the images came from, for the record.
+        max_value: The pixel value that means white (see
+            `keras_dbal.data.scale_images`).
     """
-    if os.path.exists(os.path.join(directory, "session.json")):
-        raise ValueError(
-            f"{directory} already holds a labelling session; query or "
-            "teach it, or choose another directory."
+    num_classes = validation.positive_int(num_classes, "num_classes")
+    pool = Pool(scale_images(
+        Pool(pool_images).x, "pool_images", max_value=max_value
+    ))
+    with _locked(directory):
+        if os.path.exists(os.path.join(directory, "session.json")):
+            raise ValueError(
+                f"{directory} already holds a labelling session; query or "
+                "teach it, or choose another directory."
+            )
+        # No session.json: an init that stopped part way, before any
+        # query or teach could run. What it left holds no labels.
+        shutil.rmtree(os.path.join(directory, "learner"), ignore_errors=True)
+        _save_array(os.path.join(directory, "pool.npy"), pool.x)
+        keras.utils.set_random_seed(seed)
+        model = gal_cnn(pool.x.shape[1:], num_classes, seed=seed)
+        model.compile(
+            optimizer="adam", loss="sparse_categorical_crossentropy"
         )
-    pool = Pool(scale_images(Pool(pool_images).x, "pool_images"))
-    os.makedirs(directory, exist_ok=True)
-    np.save(os.path.join(directory, "pool.npy"), pool.x)
-    keras.utils.set_random_seed(seed)
-    model = gal_cnn(pool.x.shape[1:], num_classes, seed=seed)
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    learner = ActiveLearner(
-        model, acquisition, mc_samples, seed=seed,
-        fit_kwargs={"epochs": epochs, "batch_size": batch_size},
-        checkpoint_dir=os.path.join(directory, "learner"),
-    )
-    learner.pool_ = pool.identity()
-    learner.checkpoint()
-    _write_json(
-        os.path.join(directory, "session.json"),
-        {"num_classes": int(num_classes), "source": source, "seed": seed},
-    )
+        with ActiveLearner(
+            model, acquisition, mc_samples, seed=seed,
+            fit_kwargs={"epochs": epochs, "batch_size": batch_size},
+            checkpoint_dir=os.path.join(directory, "learner"),
+        ) as learner:
+            learner.pool_ = pool.identity()
+            learner.checkpoint()
+        # Written last: a session exists once everything it names does.
+        _write_json(
+            os.path.join(directory, "session.json"),
+            {"num_classes": num_classes, "source": source, "seed": seed,
+             "pool": pool.identity()},
+        )
     return learner
+
+
+def pending_round(directory):
+    """`{"round", "indices"}` of the round waiting for labels, or None."""
+    return _read_pending(directory)
 
 
 def query_session(directory, n):
     """Choose the next n images and write the sheet and CSV template.
 
-    While a round waits for labels, the same round is written again
-    rather than a new one chosen. Before any label, the images are chosen
-    at random (seeded): a model with nothing learned has no uncertainty
-    worth following.
+    While a round waits for labels, that round is shown again (its CSV
+    untouched, whatever n is) rather than a new one chosen. Before any
+    label, the images are chosen at random (seeded): a model with nothing
+    learned has no uncertainty worth following.
 
     Returns:
-        The path of the CSV template.
+        The path of the round's CSV.
     """
-    session, pool, learner = _open(directory)
-    pending = _read_pending(directory)
-    if pending is not None and pool.labelled_mask[pending["indices"]].all():
-        # Taught, but stopped before the pending note was removed.
-        os.remove(os.path.join(directory, "pending.json"))
-        pending = None
-    if pending is None:
-        if learner.num_labelled == 0:
-            rng = np.random.default_rng([learner.seed or 0, 0])
-            if n > len(pool):
+    n = validation.positive_int(n, "n")
+    with _locked(directory):
+        session, pool, learner = _open(directory)
+        pending = _read_pending(directory)
+        if pending is not None and pool.labelled_mask[
+            pending["indices"]
+        ].all():
+            # Taught, but stopped before the pending note was removed.
+            os.remove(os.path.join(directory, "pending.json"))
+            pending = None
+        if pending is None:
+            if n > int((~pool.labelled_mask).sum()):
                 raise ValueError(
                     f"Invalid value received for argument `n`: asked for "
-                    f"{n} images but the pool has {len(pool)}."
+                    f"{n} images but only {int((~pool.labelled_mask).sum())}"
+                    " are unlabelled."
                 )
-            chosen = np.sort(rng.choice(len(pool), n, replace=False))
-            round_number = 0
-        else:
-            chosen = learner.query(pool, n=n)
-            round_number = learner.round
-            learner.checkpoint()
-        pending = {"round": round_number, "indices": chosen.tolist()}
-        _write_json(os.path.join(directory, "pending.json"), pending)
-    return _write_round(directory, pool, pending)
+            if learner.num_labelled == 0:
+                rng = np.random.default_rng([learner.seed or 0, 0])
+                chosen = np.sort(rng.choice(len(pool), n, replace=False))
+                round_number = 0
+            else:
+                chosen = learner.query(pool, n=n)
+                round_number = learner.round
+                learner.checkpoint()
+            pending = {"round": round_number, "indices": chosen.tolist()}
+            _write_json(os.path.join(directory, "pending.json"), pending)
+        learner.close()
+        return _write_round(directory, pool, pending)
 
 
-def teach_session(directory, labels_csv):
+def teach_session(directory, labels_csv, *, partial=False):
     """Teach the labels of a filled CSV template, then refit.
 
+    Rows for images already taught (a CSV taught before, in part or in
+    whole) are checked against what was taught and skipped.
+
+    Args:
+        directory: The session's state directory.
+        labels_csv: The filled CSV.
+        partial: Teach the rows that have labels even if others of the
+            round are missing or blank; those stay waiting for labels.
+
     Raises:
-        LabelFileError: the CSV does not answer the pending round
-            exactly; nothing is changed.
+        LabelFileError: the CSV does not answer the pending round (or,
+            without `partial`, not all of it); nothing is changed.
     """
-    session = _read_session(directory)
-    pending = _read_pending(directory)
-    if pending is None:
-        raise LabelFileError(
-            f"No query is waiting for labels in {directory}: run "
-            "`keras-dbal query` first."
+    with _locked(directory):
+        session = _read_session(directory)
+        pending = _read_pending(directory)
+        if pending is None:
+            raise LabelFileError(
+                f"No query is waiting for labels in {directory}: run "
+                "`keras-dbal query` first."
+            )
+        indices, labels = read_labels(
+            labels_csv, pending, session["num_classes"], allow_blank=partial
         )
-    indices, labels = read_labels(
-        labels_csv, pending, session["num_classes"]
-    )
-    _, pool, learner = _open(directory)
-    learner.teach(pool, labels, indices=indices)
-    os.remove(os.path.join(directory, "pending.json"))
+        _, pool, learner = _open(directory)
+        taught = pool.labels_[indices]
+        again = taught >= 0
+        if (taught[again] != labels[again]).any():
+            clash = np.flatnonzero(again & (taught != labels))[:10]
+            raise LabelFileError(
+                f"{labels_csv}: pool_index {indices[clash].tolist()} "
+                f"{'was' if len(clash) == 1 else 'were'} already taught as "
+                f"{taught[clash].tolist()}, not {labels[clash].tolist()}; "
+                "a taught label cannot be changed."
+            )
+        indices, labels = indices[~again], labels[~again]
+        answered = set(indices.tolist()) | set(
+            np.flatnonzero(pool.labelled_mask).tolist()
+        )
+        missing = [i for i in pending["indices"] if i not in answered]
+        if missing and not partial:
+            raise LabelFileError(
+                f"{labels_csv} labels {len(pending['indices']) - len(missing)}"
+                f" of the {len(pending['indices'])} images of round "
+                f"{pending['round']}; pool_index {missing[:20]} "
+                f"{'has' if len(missing) == 1 else 'have'} no label. Label "
+                "them too, or teach with partial=True (keras-dbal teach "
+                "--partial) to teach these now and keep the rest waiting."
+            )
+        if len(indices):
+            learner.teach(pool, labels, indices=indices)
+        if not missing:
+            os.remove(os.path.join(directory, "pending.json"))
+        learner.close()
     return learner
 
 
-def read_labels(path, pending, num_classes):
-    """Parse and check a filled CSV template against the pending query.
-
-    Positions outside the pending query are refused, so a position that
-    is already labelled (it was asked for in an earlier round) is too.
-
-    Returns:
-        `(indices, labels)` as int64 arrays.
-    """
-    try:
-        with open(path, newline="") as file:
-            rows = list(csv.reader(file))
-    except (OSError, UnicodeDecodeError) as error:
-        raise LabelFileError(f"Cannot read {path}: {error}") from None
-    if not rows or [cell.strip() for cell in rows[0]] != CSV_COLUMNS:
-        raise LabelFileError(
-            f"{path}: the first line must be the header "
-            f"{','.join(CSV_COLUMNS)}."
-        )
-    indices, labels = [], []
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != len(CSV_COLUMNS):
-            raise LabelFileError(
-                f"{path}, line {line}: expected {len(CSV_COLUMNS)} columns, "
-                f"found {len(row)}."
-            )
-        round_text, index_text, _, label_text = (c.strip() for c in row)
-        round_number = _parse_int(round_text, "round", path, line)
-        if round_number != pending["round"]:
-            raise LabelFileError(
-                f"{path}, line {line}: this CSV answers round {round_number}"
-                f", but the query waiting for labels is round "
-                f"{pending['round']}."
-            )
-        index = _parse_int(index_text, "pool_index", path, line)
-        if index not in pending["indices"]:
-            raise LabelFileError(
-                f"{path}, line {line}: pool_index {index} was not asked "
-                f"for in round {pending['round']}."
-            )
-        if index in indices:
-            raise LabelFileError(
-                f"{path}, line {line}: pool_index {index} appears twice."
-            )
-        if label_text == "":
-            raise LabelFileError(
-                f"{path}, line {line}: pool_index {index} has no label."
-            )
-        label = _parse_int(label_text, "label", path, line)
-        if not 0 <= label < num_classes:
-            raise LabelFileError(
-                f"{path}, line {line}: label {label} is outside the "
-                f"classes 0..{num_classes - 1}."
-            )
-        indices.append(index)
-        labels.append(label)
-    if not indices:
-        raise LabelFileError(f"{path} has no labelled rows.")
-    return np.array(indices, "int64"), np.array(labels, "int64")
-
-
-def _parse_int(text, column, path, line):
-    try:
-        return int(text)
-    except ValueError:
-        raise LabelFileError(
-            f"{path}, line {line}: {column} must be an integer, found "
-            f"{text!r}."
-        ) from None
+@contextlib.contextmanager
+def _locked(directory):
+    with lock_directory(directory):
+        checkpoint._remove_temporaries(directory)
+        yield
 
 
 def _read_session(directory):
@@ -215,32 +231,65 @@ def _read_session(directory):
             f"{directory} holds no labelling session: create one with "
             "`keras-dbal init`."
         )
-    with open(path) as file:
-        return json.load(file)
+    return _read_json(path)
 
 
 def _open(directory):
     session = _read_session(directory)
-    pool = _load_pool(directory)
+    pool = _load_pool(directory, session)
     learner = checkpoint.load_learner(
         os.path.join(directory, "learner"), pool=pool
     )
     return session, pool, learner
 
 
-def _load_pool(directory):
-    return Pool(np.load(os.path.join(directory, "pool.npy")))
+def _load_pool(directory, session):
+    path = os.path.join(directory, "pool.npy")
+    source = session.get("source") or "the images given to keras-dbal init"
+    try:
+        pool = Pool(np.load(path, allow_pickle=False))
+    except Exception as error:  # truncated, missing or not an array
+        raise DataError(
+            f"Cannot read {path} ({error}). It is a copy of {source}; "
+            "restore it from there."
+        ) from None
+    if "pool" in session and pool.identity() != session["pool"]:
+        raise DataError(
+            f"{path} is not the pool this session was created with (its "
+            f"fingerprint differs). It is a copy of {source}; restore it "
+            "from there."
+        )
+    return pool
 
 
 def _read_pending(directory):
     path = os.path.join(directory, "pending.json")
     if not os.path.isfile(path):
         return None
-    with open(path) as file:
-        return json.load(file)
+    pending = _read_json(path)
+    indices = pending.get("indices") if isinstance(pending, dict) else None
+    if not isinstance(indices, list) or not isinstance(
+        pending.get("round"), int
+    ) or not all(isinstance(index, int) for index in indices):
+        raise LabelFileError(
+            f"{path} is damaged: expected {{\"round\": int, \"indices\": "
+            "[int, ...]}. The round's CSV in rounds/ still lists the images "
+            f"asked for; delete {path} to have `keras-dbal query` choose a "
+            "new round."
+        )
+    return pending
+
+
+def _read_json(path):
+    try:
+        with open(path) as file:
+            return json.load(file)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise LabelFileError(f"Cannot read {path}: {error}") from None
 
 
 def _write_round(directory, pool, pending):
+    """The round's images and sheet (rewritten), and its CSV (if absent)."""
     folder = os.path.join(
         directory, "rounds", f"round-{pending['round']:04d}"
     )
@@ -254,10 +303,11 @@ def _write_round(directory, pool, pending):
     files = []
     for index in indices:
         name = os.path.join("images", f"pool-{index:07d}.png")
-        pyplot.imsave(
-            os.path.join(folder, name), _displayable(pool.x[index]),
-            cmap="gray", vmin=0.0, vmax=1.0,
-        )
+        with replacing(os.path.join(folder, name), "wb") as file:
+            pyplot.imsave(
+                file, _displayable(pool.x[index]), cmap="gray",
+                vmin=0.0, vmax=1.0, format="png",
+            )
         files.append(name)
     columns = min(10, len(indices))
     rows = -(-len(indices) // columns)
@@ -272,15 +322,20 @@ def _write_round(directory, pool, pending):
         axis.set_title(str(index), fontsize=8)
     figure.suptitle(f"Round {pending['round']}: label by pool index")
     figure.tight_layout()
-    figure.savefig(os.path.join(folder, "contact_sheet.png"), dpi=100)
+    with replacing(os.path.join(folder, "contact_sheet.png"), "wb") as file:
+        figure.savefig(file, dpi=100, format="png")
     pyplot.close(figure)
     path = os.path.join(folder, "labels.csv")
-    with open(path, "w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(CSV_COLUMNS)
-        for index, name in zip(indices, files, strict=True):
-            writer.writerow([pending["round"], index, name, ""])
+    if not os.path.exists(path):
+        # Never rewritten: from now on it may hold a person's work.
+        with replacing(path) as file:
+            write_template(file, pending["round"], indices, files)
     return path
+
+
+def _save_array(path, array):
+    with replacing(path, "wb") as file:
+        np.save(file, array)
 
 
 def _displayable(image):
@@ -294,4 +349,4 @@ def _displayable(image):
 
 
 def _write_json(path, payload):
-    checkpoint.write_atomically(path, json.dumps(payload, indent=1))
+    write_atomically(path, json.dumps(payload, indent=1))

@@ -9,6 +9,8 @@ from keras_dbal import acquisition as acquisition_lib
 from keras_dbal import backend
 from keras_dbal import validation
 from keras_dbal.data import Pool
+from keras_dbal.locking import lock_directory
+from keras_dbal.model_checks import classifier_signature
 from keras_dbal.refit import prepare_fit
 from keras_dbal.refit import variable_values
 from keras_dbal.sampling import MCSampler
@@ -29,9 +31,11 @@ class ActiveLearner:
     next, following Gal, Islam & Ghahramani (2017).
 
     Args:
-        model: A compiled, built Keras classifier whose output is class
-            probabilities `(batch, C)`; `MCDropout` layers make it Bayesian
-            (see `keras_dbal.gal_cnn`).
+        model: A compiled, built Keras classifier (Sequential, functional
+            or subclassed) whose output is class probabilities
+            `(batch, C)`, C >= 2, or logits with `from_logits=True`;
+            `MCDropout` layers make it Bayesian (see `keras_dbal.gal_cnn`).
+            Its output is checked once, on a few random images.
         acquisition: Name in `keras_dbal.acquisition.names()` or a function
             `(T, N, C) -> (N,)`.
         mc_samples: T, stochastic forward passes per image when querying
@@ -47,6 +51,8 @@ class ActiveLearner:
             `MCSampler`).
         consistent_masks: Share dropout masks across pool images (see
             `MCSampler`).
+        from_logits: Whether the model outputs logits; a softmax is then
+            applied before scoring and in `predict`.
         allow_deterministic: Allow an acquisition function that measures
             model uncertainty (BALD, variation ratios, mean std) on a model
             without `MCDropout`, where it is constant; off by default,
@@ -59,7 +65,10 @@ class ActiveLearner:
             `keras_dbal.checkpoint`) into which every `teach` checkpoints
             atomically: once when the labels are added and again after the
             fit. It must not hold a checkpoint yet; continue an existing
-            one with `ActiveLearner.load`.
+            one with `ActiveLearner.load`. The learner holds the
+            directory's lock until `close()` (or until it is garbage
+            collected, or its process ends): another process that tries to
+            use the directory gets a `StateLockedError`.
         verbose: 1 shows progress bars while scoring the pool.
 
     Attributes:
@@ -97,6 +106,7 @@ class ActiveLearner:
         pool_subset=None,
         chunk_size=None,
         consistent_masks=False,
+        from_logits=False,
         allow_deterministic=False,
         seed=None,
         checkpoint_dir=None,
@@ -128,6 +138,7 @@ class ActiveLearner:
             validation.positive_int(pool_subset, "pool_subset")
         self.pool_subset = pool_subset
         self.consistent_masks = consistent_masks
+        self.from_logits = bool(from_logits)
         self.allow_deterministic = bool(allow_deterministic)
         if seed is not None and not isinstance(seed, (int, np.integer)):
             raise ValueError(
@@ -141,6 +152,7 @@ class ActiveLearner:
             self.mc_samples,
             chunk_size=chunk_size,
             consistent_masks=consistent_masks,
+            from_logits=self.from_logits,
             seed=seed,
         )
         if (
@@ -155,8 +167,9 @@ class ActiveLearner:
                 "a Bayesian model (gal_cnn(bayesian=True)), another "
                 "acquisition function, or allow_deterministic=True."
             )
-        self.num_classes = int(model.outputs[0].shape[-1])
-        self.item_shape = tuple(model.inputs[0].shape[1:])
+        self.item_shape, self.num_classes = classifier_signature(
+            model, self.from_logits
+        )
         self.initial_weights_ = model.get_weights()
         if not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
@@ -169,16 +182,16 @@ class ActiveLearner:
         self.history_ = []
         self.num_fits_ = 0
         self.pool_ = None
+        self._lock = None
         if checkpoint_dir is not None:
-            from keras_dbal.checkpoint import latest
-
-            if os.path.isdir(checkpoint_dir) and latest(checkpoint_dir):
-                raise ValueError(
-                    "Invalid value received for argument `checkpoint_dir`: "
-                    f"{checkpoint_dir} already holds a checkpoint. Continue "
-                    "it with ActiveLearner.load(checkpoint_dir), or choose "
-                    "an empty directory."
-                )
+            _check_no_checkpoint(checkpoint_dir)
+            self._lock = lock_directory(checkpoint_dir)
+            try:
+                # Again under the lock: another process may have saved.
+                _check_no_checkpoint(checkpoint_dir)
+            except ValueError:
+                self._lock.release()
+                raise
         self.checkpoint_dir = checkpoint_dir
 
     @property
@@ -203,6 +216,8 @@ class ActiveLearner:
         Returns:
             self.
         """
+        if self._lock is not None:
+            self._lock.check()
         if isinstance(x, Pool):
             if indices is None:
                 raise ValueError(
@@ -211,6 +226,7 @@ class ActiveLearner:
                 )
             pool = x
             self._check_same_pool(pool)
+            self._sync_pool(pool)
             indices = pool.check_unlabelled(indices)
             images = pool.x[indices]
         else:
@@ -243,6 +259,20 @@ class ActiveLearner:
                 self.checkpoint()
         return self
 
+    def close(self):
+        """Release the lock on `checkpoint_dir`; the learner stays usable
+        in memory but writes no more checkpoints."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+            self.checkpoint_dir = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
     def checkpoint(self, *, needs_fit=False):
         """Write a checkpoint into `checkpoint_dir` now."""
         if self.checkpoint_dir is None:
@@ -255,11 +285,19 @@ class ActiveLearner:
         """Write the whole learner state into a state directory, atomically.
 
         See `keras_dbal.checkpoint` for the layout. Returns the path of the
-        new checkpoint.
+        new checkpoint. Into a directory other than `checkpoint_dir`, the
+        directory's lock is taken for the duration of the save.
         """
         from keras_dbal.checkpoint import save_learner
 
-        return save_learner(self, directory, needs_fit=needs_fit)
+        own = self._lock is not None and os.path.realpath(
+            directory
+        ) == os.path.realpath(self.checkpoint_dir)
+        if own:
+            self._lock.check()
+            return save_learner(self, directory, needs_fit=needs_fit)
+        with lock_directory(directory):
+            return save_learner(self, directory, needs_fit=needs_fit)
 
     @classmethod
     def load(cls, directory, *, pool=None, acquisition=None, **overrides):
@@ -330,9 +368,21 @@ class ActiveLearner:
 
         Returns:
             int64 positions into the pool, best first.
+
+        Raises:
+            ValueError: n is more than the unlabelled images, or than
+                `pool_subset`, the images one query scores.
         """
         self._check_taught()
         n = validation.positive_int(n, "n")
+        if self.pool_subset is not None and n > self.pool_subset:
+            raise ValueError(
+                f"Invalid value received for argument `n`: n={n} is more "
+                f"than pool_subset={self.pool_subset}, the number of images "
+                "a query scores."
+            )
+        if isinstance(pool, Pool):
+            self._sync_pool(pool)
         images, candidates, exclude = self._candidates(pool, exclude)
         if candidates is not None and n > len(candidates):
             raise ValueError(
@@ -346,7 +396,6 @@ class ActiveLearner:
                 candidates = np.sort(
                     rng.choice(candidates, self.pool_subset, replace=False)
                 )
-                n = min(n, len(candidates))
         if self.acquisition_fn is acquisition_lib.random:
             chosen, scores = self._random_query(candidates, n, round_seed)
         else:
@@ -397,6 +446,7 @@ class ActiveLearner:
                 self.model,
                 validation.positive_int(mc_samples, "mc_samples"),
                 chunk_size=self.sampler.chunk_size,
+                from_logits=self.from_logits,
                 seed=self.seed,
             )
         if seed is None:
@@ -510,6 +560,20 @@ class ActiveLearner:
             candidates = np.setdiff1d(candidates, exclude)
         return images, candidates, None
 
+    def _sync_pool(self, pool):
+        """Mark in `pool` every position this learner has labels for.
+
+        The learner's record is the truth: a fresh `Pool` of the same
+        images (after `load` without `pool=`, say) must not offer or
+        accept a labelled position again.
+        """
+        if self.pool_ is None or pool.identity() != self.pool_:
+            return
+        from_pool = self.pool_indices_ >= 0
+        pool.restore_labels(
+            self.pool_indices_[from_pool], self.y_labelled_[from_pool]
+        )
+
     def _check_same_pool(self, pool):
         if self.pool_ is not None and pool.identity() != self.pool_:
             raise ValueError(
@@ -541,6 +605,18 @@ class ActiveLearner:
 _NEEDS_ARRAYS = frozenset({"validation_split", "sample_weight"})
 
 _PURPOSES = {"fit": 0, "query": 1, "predict": 2}
+
+
+def _check_no_checkpoint(directory):
+    from keras_dbal.checkpoint import latest
+
+    if latest(directory):
+        raise ValueError(
+            "Invalid value received for argument `checkpoint_dir`: "
+            f"{directory} already holds a checkpoint. Continue it with "
+            "ActiveLearner.load(checkpoint_dir), or choose an empty "
+            "directory."
+        )
 
 
 def _metrics(probs, labels):

@@ -11,7 +11,7 @@ def plot_learning_curves(summary, path, *, title=None):
 
     Args:
         summary: The output of `keras_dbal.experiment.summarize`.
-        path: Where to write the PNG.
+        path: Where to write the PNG (a path or a binary file).
         title: Optional title.
     """
     import matplotlib
@@ -20,6 +20,7 @@ def plot_learning_curves(summary, path, *, title=None):
     from matplotlib import pyplot
 
     figure, axes = pyplot.subplots(figsize=(7, 4.5), dpi=120)
+    seed_counts = {len(curve["seeds"]) for curve in summary.values()}
     for label, curve in summary.items():
         counts = np.asarray(curve["num_labelled"])
         accuracy = 1.0 - np.asarray(curve["error_mean"])
@@ -34,9 +35,16 @@ def plot_learning_curves(summary, path, *, title=None):
     axes.set_xlabel("Number of labelled images")
     axes.set_ylabel("Test accuracy")
     axes.grid(alpha=0.3)
-    axes.legend(loc="lower right")
+    axes.legend(loc="lower right", title=_legend_title(seed_counts))
     if title:
         axes.set_title(title)
     figure.tight_layout()
-    figure.savefig(path)
+    figure.savefig(path, format="png")
     pyplot.close(figure)
+
+
+def _legend_title(seed_counts):
+    if seed_counts == {1}:
+        return "one seed"
+    counts = "/".join(str(count) for count in sorted(seed_counts))
+    return f"mean of {counts} seeds, band ±1 sd"

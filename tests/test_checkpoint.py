@@ -1,9 +1,13 @@
+import contextlib
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -14,6 +18,8 @@ from keras_dbal import ActiveLearner
 from keras_dbal import Pool
 from keras_dbal import checkpoint
 from keras_dbal.checkpoint import CheckpointError
+from keras_dbal.checkpoint import CheckpointWarning
+from keras_dbal.locking import StateLockedError
 from tests.conftest import requires_backend
 
 ROUNDS = 6
@@ -34,6 +40,20 @@ def taught(tmp_path, digits):
     return learner, pool, tmp_path / "s"
 
 
+@contextlib.contextmanager
+def warns_damaged(match):
+    """A `CheckpointWarning` matching `match` (pytest.warns would re-raise
+    the libraries' own deprecation warnings it catches alongside)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    messages = [
+        str(warning.message) for warning in caught
+        if issubclass(warning.category, CheckpointWarning)
+    ]
+    assert any(re.search(match, message) for message in messages), messages
+
+
 def snapshot(directory):
     """Every file's bytes under a directory."""
     files = {}
@@ -49,6 +69,7 @@ def test_round_trip_continues_exactly(taught, digits):
     learner, pool, state = taught
     (x, y), _ = digits
     fresh_pool = Pool(x[:150], y[:150])
+    learner.close()  # it goes on in memory only; `resumed` owns the state
     resumed = ActiveLearner.load(state, pool=fresh_pool)
     np.testing.assert_array_equal(fresh_pool.labels_, pool.labels_)
     np.testing.assert_array_equal(resumed.y_labelled_, learner.y_labelled_)
@@ -132,10 +153,12 @@ def test_unknown_format_is_explained(taught):
     (folder / "state.json").write_text(json.dumps(saved))
     with pytest.raises(CheckpointError, match="version that saved it"):
         ActiveLearner.load(state)
+    # A field missing is damage, not another format: the checkpoint before
+    # it is loaded instead (see test_damaged_newest_checkpoint_...).
     del saved["history"]
     saved["format"] = checkpoint.FORMAT
     (folder / "state.json").write_text(json.dumps(saved))
-    with pytest.raises(CheckpointError, match=r"lacks the fields \['history'"):
+    with warns_damaged(r"lacks the fields \['history'"):
         ActiveLearner.load(state)
 
 
@@ -201,3 +224,134 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path):
     }
     assert told_safe <= set(result["labelled"])
     assert result == expected
+
+
+# -- No label lost: numbering, damage, locks, bookkeeping (issue #10) --
+
+
+def test_leftover_newer_folder_is_continued_not_collided_with(taught, digits):
+    learner, pool, state = taught
+    newest = checkpoint.latest(state)
+    number = int(newest.rsplit("-", 1)[1]) + 1
+    # What a crash between the rename and LATEST leaves: a complete
+    # folder one past LATEST.
+    shutil.copytree(state / newest, state / f"ckpt-{number:08d}")
+    learner.close()
+    (x, y), _ = digits
+    resumed = ActiveLearner.load(state, pool=Pool(x[:150], y[:150]))
+    assert (state / checkpoint.LATEST).read_text() == f"ckpt-{number:08d}"
+    chosen = resumed.query(Pool(x[:150], y[:150]), n=3)
+    resumed.teach(resumed_pool(resumed, digits), y[chosen], indices=chosen)
+    assert checkpoint.latest(state) == f"ckpt-{number + 2:08d}"
+    assert resumed.num_labelled == 13
+
+
+def resumed_pool(learner, digits):
+    (x, y), _ = digits
+    pool = Pool(x[:150], y[:150])
+    learner._sync_pool(pool)
+    return pool
+
+
+def worker(*args):
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.state_worker", *map(str, args)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
+
+@requires_backend("tensorflow")
+@pytest.mark.slow
+def test_sigkill_between_rename_and_latest_loses_nothing(tmp_path):
+    state = tmp_path / "state"
+    first = worker("teach", state, 1)
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == -signal.SIGKILL, err[-2000:]
+    asked = {p for line in out.splitlines() for p in json.loads(line)}
+    assert len(asked) == 15
+    # The folder of the killed save is complete but LATEST lags behind.
+    assert (state / checkpoint.LATEST).read_text() != checkpoint.latest(state)
+    second = worker("teach", state, 0)
+    out, err = second.communicate(timeout=600)
+    assert second.returncode == 0, err[-2000:]
+    labelled = json.loads(out.splitlines()[-1])["labelled"]
+    # The five labels of the killed teach were recovered, none twice.
+    assert asked <= set(labelled) and len(labelled) == len(set(labelled)) == 20
+    assert (state / checkpoint.LATEST).read_text() == checkpoint.latest(state)
+
+
+@requires_backend("tensorflow")
+@pytest.mark.slow
+def test_second_process_is_refused_until_the_holder_dies(taught, digits):
+    learner, _, state = taught
+    learner.close()
+    holder = worker("hold", state)
+    assert holder.stdout.readline().strip() == "locked"
+    before = snapshot(state)
+    try:
+        with pytest.raises(StateLockedError, match=f"process {holder.pid} "):
+            ActiveLearner.load(state)
+        assert snapshot(state) == before
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.communicate()
+    # The kernel released the dead holder's lock: nothing to clean up.
+    (x, y), _ = digits
+    assert ActiveLearner.load(state, pool=Pool(x[:150])).num_labelled == 10
+
+
+def test_stale_learner_cannot_write_after_a_newer_load(taught, digits):
+    learner, pool, state = taught
+    (x, y), _ = digits
+    resumed = ActiveLearner.load(state, pool=Pool(x[:150], y[:150]))
+    before = snapshot(state)
+    with pytest.raises(StateLockedError, match="taken over"):
+        learner.teach(pool, y[[60]], indices=[60])
+    assert learner.num_labelled == 10 and snapshot(state) == before
+    resumed.close()
+
+
+@pytest.mark.parametrize("filename", ["arrays.npz", "model.keras"])
+def test_damaged_newest_checkpoint_falls_back(taught, digits, filename):
+    learner, pool, state = taught
+    chosen = learner.query(pool, n=3)
+    learner.teach(pool, y_of(digits, chosen), indices=chosen)
+    learner.close()
+    newest, previous = checkpoint.latest(state), sorted(
+        n for n in os.listdir(state) if n.startswith("ckpt-")
+    )[-2]
+    path = state / newest / filename
+    path.write_bytes(path.read_bytes()[:1000])
+    (x, y), _ = digits
+    with warns_damaged(f"{filename} is damaged"):
+        resumed = ActiveLearner.load(state, pool=Pool(x[:150], y[:150]))
+    # The previous checkpoint was the same labels before the fit: refitted.
+    assert resumed.num_labelled == 13 and checkpoint.latest(state) != previous
+    assert (state / f"damaged-{newest}").is_dir()
+
+
+def y_of(digits, positions):
+    return digits[0][1][positions]
+
+
+def test_only_checkpoint_damaged_names_the_file(taught):
+    learner, _, state = taught
+    learner.close()
+    for name in sorted(n for n in os.listdir(state) if n.startswith("ckpt")):
+        (state / name / "arrays.npz").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(CheckpointError, match=r"arrays.npz is damaged"):
+        ActiveLearner.load(state)
+
+
+def test_load_without_pool_keeps_the_labelled_positions(taught, digits):
+    learner, _, state = taught
+    learner.close()
+    resumed = ActiveLearner.load(state)
+    (x, y), _ = digits
+    fresh = Pool(x[:150], y[:150])
+    chosen = resumed.query(fresh, n=140)
+    assert not set(chosen.tolist()) & set(range(10))
+    with pytest.raises(ValueError, match=r"positions \[3\] are already"):
+        resumed.teach(Pool(x[:150], y[:150]), [y[3]], indices=[3])
+    assert resumed.num_labelled == 10

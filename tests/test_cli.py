@@ -1,6 +1,7 @@
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -68,3 +69,65 @@ def test_run_writes_plot_csv_and_json(tmp_path):
         results = json.load(file)
     assert results["dataset"] == "digits"
     assert len(results["runs"]) == 2
+
+
+def test_help_prints_no_tensorflow_log_lines():
+    env = {key: value for key, value in os.environ.items()
+           if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_dbal", "--help"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert result.returncode == 0 and "query" in result.stdout
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["--rounds", "200"], r"need 2020 images, but the pool has 1437"),
+        (["--pool-subset", "5"], r"query_size=10 is more than pool_subset"),
+        (["--initial-per-class", "200"], r"fewer than initial_per_class"),
+    ],
+)
+def test_run_fails_before_any_compute(args, match, tmp_path, capsys,
+                                      monkeypatch):
+    from keras_dbal import experiment
+
+    def never(*args, **kwargs):
+        raise AssertionError("trained before checking its arguments")
+
+    monkeypatch.setattr(experiment, "_run_one", never)
+    assert cli.main(["run", "--out", str(tmp_path / "o"), *args]) == 2
+    assert re.search(match, capsys.readouterr().err)
+
+
+def test_run_refuses_an_unwritable_out_at_once(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert cli.main(["run", "--out", str(tmp_path / "file" / "o")]) == 2
+    assert "Cannot write results into --out" in capsys.readouterr().err
+
+
+def test_run_keeps_the_runs_that_finished(tmp_path, monkeypatch, capsys):
+    from keras_dbal import experiment
+
+    finished = []
+
+    def one_run(*args):
+        if finished:
+            raise KeyboardInterrupt
+        finished.append(1)
+        return [{"num_labelled": 20, "accuracy": 0.5, "error": 0.5,
+                 "error_without_dropout": 0.5}]
+
+    monkeypatch.setattr(experiment, "_run_one", one_run)
+    out = tmp_path / "o"
+    assert cli.main(["run", "--out", str(out), "--quiet"]) == 130
+    with open(out / "results.json") as file:
+        saved = json.load(file)
+    assert not saved["complete"] and len(saved["runs"]) == 1
+    with open(out / "learning_curve.png", "rb") as file:
+        assert file.read(4) == b"\x89PNG"
+    assert sorted(os.listdir(out)) == [
+        "learning_curve.png", "results.csv", "results.json"
+    ]

@@ -121,3 +121,35 @@ def test_pool_fingerprint_changes_with_content():
     changed[0, 0, 0, 0] = 1
     assert Pool(x).fingerprint() == Pool(x.copy()).fingerprint()
     assert Pool(x).fingerprint() != Pool(changed).fingerprint()
+
+
+@pytest.mark.parametrize(
+    "images, match",
+    [
+        # scikit-learn's digits: 0..16 as integers would come out black.
+        (np.array([[[0, 16]]], "uint8"), r"\[0, 16\].*nearly black"),
+        (np.array([[[0, 300]]], "uint16"), r"in \[0, 255\]; found"),
+        (np.array([[[0.0, 16.0]]], "float32"), r"must be in \[0, 1\]"),
+        (np.array([[[-0.5, 0.5]]], "float32"), r"must be in \[0, 1\]"),
+    ],
+)
+def test_images_on_another_scale_are_refused(images, match):
+    with pytest.raises(DataError, match=match):
+        scale_images(images, "pool")
+
+
+def test_max_value_says_what_white_is():
+    scaled = scale_images(np.array([[[0, 4, 16]]], "uint8"), "x",
+                          max_value=16)
+    np.testing.assert_allclose(scaled[0, 0, :, 0], [0.0, 0.25, 1.0])
+    with pytest.raises(DataError, match=r"outside \[0, max_value=8\]"):
+        scale_images(np.array([[[0, 16]]], "uint8"), "x", max_value=8)
+
+
+def test_restore_labels_is_idempotent_and_refuses_clashes():
+    pool = Pool(np.zeros((4, 2, 2, 1)))
+    pool.restore_labels([0, 2], [5, 6])
+    pool.restore_labels([0, 2], [5, 6])
+    assert pool.labels_.tolist() == [5, -1, 6, -1]
+    with pytest.raises(ValueError, match=r"positions \[2\] carry labels \[6\]"):
+        pool.restore_labels([2], [1])

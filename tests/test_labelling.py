@@ -1,6 +1,9 @@
 import csv
+import errno
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -8,9 +11,11 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from keras_dbal import checkpoint
 from keras_dbal import cli
 from keras_dbal import labelling
 from keras_dbal.labelling import LabelFileError
+from tests.conftest import requires_backend
 from tests.test_checkpoint import snapshot
 
 N_QUERY = 6
@@ -31,7 +36,7 @@ def session(tmp_path_factory, digits):
     labelling.teach_session(state, first)
     template = labelling.query_session(state, N_QUERY)
     return {"state": state, "template": template, "y": y, "first": first,
-            "root": root}
+            "root": root, "digits": digits}
 
 
 def fill(template, y, path=None):
@@ -164,3 +169,184 @@ def test_init_names_a_missing_key(session, tmp_path, capsys):
         "--num-classes", "10",
     ]) == 2
     assert "has no array 'images'" in capsys.readouterr().err
+
+
+# -- Nothing a person labelled may be lost (issue #10) --
+
+
+@pytest.fixture
+def copy(session, tmp_path):
+    """A private copy of the session, round 1 waiting for labels."""
+    state = tmp_path / "copy"
+    shutil.copytree(session["state"], state)
+    template = str(state / "rounds" / "round-0001" / "labels.csv")
+    return state, template
+
+
+def test_query_again_keeps_a_filled_csv(copy, session):
+    state, template = copy
+    fill(template, session["y"], path=template)  # filled in place
+    filled = read(template)
+    assert cli.main(["query", "--state", str(state), "--n", "3"]) == 0
+    assert read(template) == filled
+    learner = labelling.teach_session(state, template)
+    assert learner.num_labelled == 2 * N_QUERY
+
+
+def test_missing_rows_are_refused_then_taught_in_part(copy, session):
+    state, template = copy
+    rows = read(fill(template, session["y"]))
+    part = str(state / "part.csv")
+    write(part, rows[:3])
+    before = snapshot(state)
+    with pytest.raises(LabelFileError, match=r"labels 2 of the 6 images.*"
+                       r"no label.*partial"):
+        labelling.teach_session(state, part)
+    assert snapshot(state) == before
+    learner = labelling.teach_session(state, part, partial=True)
+    assert learner.num_labelled == N_QUERY + 2
+    assert labelling.pending_round(state)["round"] == 1
+    # The whole CSV later: the two taught rows are checked and skipped.
+    learner = labelling.teach_session(state, fill(template, session["y"]))
+    assert learner.num_labelled == 2 * N_QUERY
+    assert labelling.pending_round(state) is None
+    assert len(set(learner.pool_indices_.tolist())) == 2 * N_QUERY
+
+
+def test_a_taught_label_cannot_change(copy, session):
+    state, template = copy
+    rows = read(fill(template, session["y"]))
+    part = str(state / "part.csv")
+    write(part, rows[:3])
+    labelling.teach_session(state, part, partial=True)
+    rows[1][3] = str((int(rows[1][3]) + 1) % 10)
+    changed = str(state / "changed.csv")
+    write(changed, rows)
+    before = snapshot(state)
+    with pytest.raises(LabelFileError, match="already taught as"):
+        labelling.teach_session(state, changed)
+    assert snapshot(state) == before
+
+
+def test_spreadsheet_csv_is_read(copy, session):
+    state, template = copy
+    rows = read(fill(template, session["y"]))
+    path = state / "excel.csv"
+    text = "\r\n".join(";".join(row) for row in rows) + "\r\n"
+    path.write_bytes("\ufeff".encode() + text.encode())
+    learner = labelling.teach_session(state, str(path))
+    assert learner.num_labelled == 2 * N_QUERY
+
+
+def test_unknown_header_says_what_was_found(copy):
+    state, _ = copy
+    path = state / "odd.csv"
+    path.write_text("index|label\n1|2\n")
+    with pytest.raises(LabelFileError, match=r"found 'index\|label'"):
+        labelling.teach_session(state, str(path))
+
+
+def test_damaged_pending_file_is_named(copy, capsys):
+    state, _ = copy
+    (state / "pending.json").write_text('{"round": 1, "ind')
+    assert cli.main(["query", "--state", str(state)]) == 2
+    error = capsys.readouterr().err
+    assert "pending.json" in error and error.count("\n") == 1
+
+
+def test_damaged_pool_file_is_named(copy):
+    state, _ = copy
+    data = (state / "pool.npy").read_bytes()
+    (state / "pool.npy").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"pool\.npy.*restore it"):
+        labelling.query_session(state, 3)
+
+
+def test_query_needs_a_positive_n(session, tmp_path, capsys):
+    state = tmp_path / "new"
+    assert cli.main([
+        "init", "--state", str(state), "--pool",
+        str(session["root"] / "pool.npz"), "--num-classes", "10",
+    ]) == 0
+    for n in (0, -1):
+        with pytest.raises(ValueError, match="positive integer"):
+            labelling.query_session(state, n)
+        with pytest.raises(SystemExit):
+            cli.main(["query", "--state", str(state), "--n", str(n)])
+    assert "expected a positive integer" in capsys.readouterr().err
+    assert not (state / "pending.json").exists()
+
+
+def test_full_disk_during_teach_changes_nothing(copy, session, monkeypatch,
+                                                capsys):
+    state, template = copy
+    filled = fill(template, session["y"])
+    before = snapshot(state)
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", "arrays.npz")
+
+    monkeypatch.setattr(checkpoint.np, "savez", full_disk)
+    assert cli.main(["teach", "--state", str(state), filled]) == 2
+    error = capsys.readouterr().err
+    assert "No space left on device" in error and error.count("\n") == 1
+    assert snapshot(state) == before
+    monkeypatch.undo()
+    learner = labelling.teach_session(state, filled)
+    assert learner.num_labelled == 2 * N_QUERY
+
+
+def run_cli(*args):
+    # Without TF_CPP_MIN_LOG_LEVEL: the command keeps its stderr clean.
+    env = {key: value for key, value in os.environ.items()
+           if key != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "keras_dbal", *map(str, args)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+
+
+@requires_backend("tensorflow")
+@pytest.mark.slow
+def test_two_teach_processes_at_once(copy, session):
+    state, template = copy
+    filled = fill(template, session["y"])
+    processes = [run_cli("teach", "--state", state, filled) for _ in "ab"]
+    results = [(*p.communicate(timeout=600), p.returncode)
+               for p in processes]
+    assert sorted(code for _, _, code in results) == [0, 2], results
+    for _, err, code in results:
+        assert "Traceback" not in err
+        if code == 2:
+            assert err.startswith("keras-dbal: error: ")
+            assert err.count("\n") == 1
+            assert "in use by process" in err or "No query is waiting" in err
+    learner = checkpoint.load_learner(state / "learner")
+    assert learner.num_labelled == 2 * N_QUERY
+    assert len(set(learner.pool_indices_.tolist())) == 2 * N_QUERY
+
+
+@requires_backend("tensorflow")
+@pytest.mark.slow
+def test_teach_names_the_process_holding_the_session(copy, session):
+    state, template = copy
+    filled = fill(template, session["y"])
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "tests.state_worker", "hold", str(state)],
+        stdout=subprocess.PIPE, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    before = snapshot(state)
+    try:
+        teach = run_cli("teach", "--state", state, filled)
+        _, err = teach.communicate(timeout=600)
+        assert teach.returncode == 2
+        assert f"is in use by process {holder.pid} " in err
+        assert snapshot(state) == before
+    finally:
+        holder.kill()
+        holder.communicate()
+    teach = run_cli("teach", "--state", state, filled)
+    _, err = teach.communicate(timeout=600)
+    assert teach.returncode == 0, err

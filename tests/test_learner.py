@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+import keras_dbal
 from keras_dbal import ActiveLearner
 from keras_dbal import NotFittedError
 from keras_dbal import Pool
@@ -322,3 +323,77 @@ def test_deterministic_bald_and_variation_ratios_pick_alike(small):
         return learner.query(x[20:], n=8)
 
     np.testing.assert_array_equal(picks("bald"), picks("variation_ratios"))
+
+
+# -- Models and queries that used to be accepted silently (issue #10) --
+
+
+def test_query_larger_than_the_pool_subset_is_refused(small):
+    x, y = small
+    learner = make_learner(pool_subset=5, fit_kwargs={"epochs": 1})
+    pool = Pool(x, y)
+    learner.teach(pool, y[:20], indices=np.arange(20))
+    with pytest.raises(ValueError, match="n=10 is more than pool_subset=5"):
+        learner.query(pool, n=10)
+    assert learner.round == 0
+
+
+def dense_head(activation, units=10):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(units, activation=activation),
+    ])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+def test_logits_need_from_logits(small):
+    model = dense_head(None)
+    with pytest.raises(ValueError, match="Expected class probabilities"):
+        ActiveLearner(model, "max_entropy")
+    learner = ActiveLearner(model, "max_entropy", from_logits=True, seed=0)
+    x, _ = small
+    logits = keras.ops.convert_to_numpy(model(x[:5]))
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(learner.predict(x[:5]), expected, rtol=1e-5)
+
+
+def test_probabilities_with_from_logits_are_refused():
+    with pytest.raises(ValueError, match="already outputs probabilities"):
+        ActiveLearner(dense_head("softmax"), "max_entropy", from_logits=True)
+
+
+def test_one_sigmoid_unit_is_refused():
+    with pytest.raises(ValueError, match=r"C >= 2.*Dense\(2"):
+        ActiveLearner(dense_head("sigmoid", units=1), "max_entropy")
+
+
+class SubclassedCNN(keras.Model):
+    def __init__(self):
+        super().__init__()
+        self.flatten = keras.layers.Flatten()
+        self.hidden = keras.layers.Dense(16, activation="relu")
+        self.dropout = keras_dbal.MCDropout(0.5, seed=0)
+        self.out = keras.layers.Dense(10, activation="softmax")
+
+    def call(self, inputs):
+        return self.out(self.dropout(self.hidden(self.flatten(inputs))))
+
+
+def test_subclassed_model_learns_and_queries(small):
+    x, y = small
+    keras.utils.set_random_seed(0)
+    model = SubclassedCNN()
+    model(x[:2])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    learner = ActiveLearner(model, "bald", mc_samples=4, seed=0,
+                            fit_kwargs={"epochs": 1})
+    assert learner.item_shape == (8, 8, 1) and learner.num_classes == 10
+    pool = Pool(x, y)
+    learner.teach(pool, y[:20], indices=np.arange(20))
+    chosen = learner.query(pool, n=5)
+    assert len(set(chosen.tolist())) == 5 and chosen.min() >= 20
+    probs = learner.predict(x[:3])
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)

@@ -2,7 +2,7 @@
 Title: Active learning with BALD and Monte Carlo dropout
 Author: keras_dbal developers
 Date created: 2026/11/24
-Last modified: 2026/11/24
+Last modified: 2026/11/28
 Description: Label 100 images chosen by BALD and compare with random choice.
 """
 
@@ -82,12 +82,12 @@ the oracle labels them, and the model is refitted from its initial weights.
 
 curves = {}
 for acquisition in ("bald", "random"):
+    print(f"Acquiring with {acquisition}: {ROUNDS} rounds of 10")
     learner = make_learner(acquisition)
     pool = keras_dbal.Pool(x_pool, y_pool)
     learner.teach(pool, y_pool[initial], indices=initial)
     curves[acquisition] = learner.run(
         pool, rounds=ROUNDS, n=10, x_test=x_test, y_test=y_test,
-        progress=False,
     )
 
 """
@@ -100,8 +100,13 @@ end ahead: a single short run is an anecdote. The README's benchmarks
 random shows.
 """
 
+labels = [point["num_labelled"] for point in curves["bald"]]
+print("\nTest accuracy by number of labelled images")
+print(f"{'labels':>8}" + "".join(f"{count:>6}" for count in labels))
 for acquisition, curve in curves.items():
-    accuracies = " ".join(f"{point['accuracy']:.2f}" for point in curve)
-    print(f"{acquisition:>6}: {accuracies}")
-final = {name: curve[-1]["accuracy"] for name, curve in curves.items()}
-print(f"With {curves['bald'][-1]['num_labelled']} labels: {final}")
+    accuracies = "".join(f"{point['accuracy']:>6.2f}" for point in curve)
+    print(f"{acquisition:>8}{accuracies}")
+final = ", ".join(
+    f"{name} {curve[-1]['accuracy']:.2f}" for name, curve in curves.items()
+)
+print(f"With {labels[-1]} labels: {final}")

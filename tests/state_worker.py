@@ -1,0 +1,69 @@
+"""Processes that tests kill or race on one state directory.
+
+Usage:
+    python -m tests.state_worker hold DIR
+        Take DIR's lock as the labelling commands do, print "locked",
+        then sleep until killed.
+    python -m tests.state_worker teach STATE KILL_BEFORE_LATEST
+        Start a learner on STATE (or load it), teach one round from the
+        digits pool and print the taught positions, one JSON line per
+        teach. With KILL_BEFORE_LATEST=1 the process SIGKILLs itself at
+        the next save, after the checkpoint folder is renamed into place
+        and before LATEST is replaced.
+"""
+
+import json
+import os
+import signal
+import sys
+import time
+
+import keras
+import numpy as np
+
+import keras_dbal
+from keras_dbal import checkpoint
+from keras_dbal.data import Pool
+from keras_dbal.data import load_digits
+from keras_dbal.locking import lock_directory
+
+
+def hold(directory):
+    lock = lock_directory(directory)
+    print("locked", flush=True)
+    while lock.owned:
+        time.sleep(1)
+
+
+def teach(state, kill_before_latest):
+    (x, y), _ = load_digits()
+    pool = Pool(x[:150], y[:150])
+    if checkpoint.latest(state):
+        learner = keras_dbal.ActiveLearner.load(state, pool=pool)
+    else:
+        keras.utils.set_random_seed(0)
+        model = keras_dbal.gal_cnn((8, 8, 1), seed=0)
+        model.compile("adam", "sparse_categorical_crossentropy")
+        learner = keras_dbal.ActiveLearner(
+            model, "bald", mc_samples=3, seed=0, checkpoint_dir=state,
+            fit_kwargs={"epochs": 1, "batch_size": 32},
+        )
+        first = np.arange(10)
+        learner.teach(pool, pool.oracle(first), indices=first)
+        print(json.dumps(first.tolist()), flush=True)
+    chosen = learner.query(pool, n=5)
+    if kill_before_latest:
+        def killed(path, text):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        checkpoint.write_atomically = killed
+    print(json.dumps(chosen.tolist()), flush=True)
+    learner.teach(pool, pool.oracle(chosen), indices=chosen)
+    print(json.dumps({"labelled": learner.pool_indices_.tolist()}))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "hold":
+        hold(sys.argv[2])
+    else:
+        teach(sys.argv[2], sys.argv[3] == "1")
