@@ -5,7 +5,7 @@ __version__ = "0.1.0.dev0"
 from keras_dbal import _quiet
 
 if _quiet.started_as_command():
-    _quiet.filter_native_logs()
+    _quiet.start_backend_quietly()
 
 from keras_dbal import acquisition
 from keras_dbal import backend

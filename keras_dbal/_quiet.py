@@ -1,23 +1,25 @@
-"""Keep TensorFlow's C++ log lines off the `keras-dbal` command's stderr.
+"""Keep TensorFlow's start-up log lines off the `keras-dbal` command's stderr.
 
-Imported TensorFlow prints notes such as "Could not find cuda drivers"
-and "failed call to cuInit: ... CUDA error" on every machine without a
-GPU, and not all of them obey `TF_CPP_MIN_LOG_LEVEL`. On a command's
-stderr they read as failures. When keras_dbal is the program, stderr runs
-through a pipe that drops lines in the C++ log format (and absl's note
-about them) and passes everything else on, Python's own errors included.
-A user who sets `TF_CPP_MIN_LOG_LEVEL` gets TensorFlow's lines as they
-are; importing keras_dbal as a library changes nothing.
+Importing TensorFlow and letting it look for devices prints notes such as
+"Could not find cuda drivers" and "failed call to cuInit: ... CUDA error"
+on every machine without a GPU, and not all of them obey
+`TF_CPP_MIN_LOG_LEVEL`. On a command's stderr they read as failures. When
+keras_dbal is the program, it starts its backend with stderr captured,
+then passes on every captured line except those in the C++ log format at
+levels I, W and E (and absl's note about them): fatal lines and anything
+Python printed get through. After start-up stderr is left alone. A user who
+sets `TF_CPP_MIN_LOG_LEVEL` sees TensorFlow's lines as they are; importing
+keras_dbal as a library changes nothing.
 """
 
-import atexit
+import contextlib
 import os
 import re
 import sys
-import threading
+import tempfile
 
-_NATIVE_LOG_LINE = re.compile(
-    rb"^(?:[IWEF]\d{4} [\d:.]+ +\d+ [^\]\n]*\] "
+_START_UP_NOTE = re.compile(
+    rb"^(?:[IWE]\d{4} [\d:.]+ +\d+ [^\]\n]*\] "
     rb"|WARNING: All log messages before absl::InitializeLog\(\)"
     rb"|To enable the following instructions: )"
 )
@@ -34,53 +36,53 @@ def started_as_command():
     )
 
 
-def filter_native_logs():
-    """Route file descriptor 2 through the filter until the process ends."""
+def start_backend_quietly():
+    """Import Keras and let TensorFlow find its devices, notes filtered."""
+    with _start_up_notes_dropped():
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            # Device discovery is where the CUDA probe complains; do it now.
+            tf.config.list_physical_devices()
+
+
+@contextlib.contextmanager
+def _start_up_notes_dropped():
     if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        yield
         return
     try:
-        original = os.dup(2)
-        read_end, write_end = os.pipe()
-        os.dup2(write_end, 2)
-        os.close(write_end)
-    except OSError:
-        return  # no stderr to speak of: nothing to keep clean
-    pump = threading.Thread(
-        target=_pump, args=(read_end, original), daemon=True
-    )
-    pump.start()
-
-    def restore():
+        sys.stderr.flush()
+        saved = os.dup(2)
+        capture = tempfile.TemporaryFile()
+        os.dup2(capture.fileno(), 2)
+    except (OSError, ValueError):
+        yield  # no stderr to speak of: nothing to keep clean
+        return
+    try:
+        yield
+    finally:
         try:
             sys.stderr.flush()
         except (OSError, ValueError):
             pass
-        # fd 2 was the pipe's only writer: the pump reads to its end.
-        os.dup2(original, 2)
-        pump.join(timeout=10)
-
-    atexit.register(restore)
-
-
-def _pump(read_end, original):
-    pending = b""
-    while True:
-        try:
-            chunk = os.read(read_end, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
-        kept = [line + b"\n" for line in lines
-                if not _NATIVE_LOG_LINE.match(line)]
-        if pending and not _NATIVE_LOG_LINE.match(pending):
-            # A prompt or a progress bar: pass it on without waiting.
-            kept.append(pending)
-            pending = b""
+        os.dup2(saved, 2)
+        os.close(saved)
+        capture.seek(0)
+        kept = keep_lines(capture.read())
+        capture.close()
         if kept:
-            os.write(original, b"".join(kept))
-    if pending and not _NATIVE_LOG_LINE.match(pending):
-        os.write(original, pending)
-    os.close(read_end)
+            try:
+                os.write(2, kept)
+            except OSError:
+                pass
+
+
+def keep_lines(data):
+    """`data` without TensorFlow's start-up notes."""
+    return b"".join(
+        line for line in data.splitlines(keepends=True)
+        if not _START_UP_NOTE.match(line)
+    )

@@ -290,43 +290,59 @@ def _read_newest_intact(directory, lock):
 
 
 def _read_checkpoint(folder):
+    """State, model and arrays of one checkpoint.
+
+    Damage (`_Damaged`: the folder may be set aside) is only what the
+    checkpoint's own record proves: a file missing, or not the size and
+    SHA-256 it was saved with, or an unreadable `state.json`. A file that
+    matches its record but still fails to load (out of memory, a custom
+    layer not imported) is a `CheckpointError`, and nothing is moved.
+    Checkpoints of earlier builds have no record; a file of theirs that
+    cannot be read counts as damage.
+    """
     state = _read_state(folder)
-    for filename, expected in state.get("files", {}).items():
+    recorded = state.get("files")
+    for filename, expected in (recorded or {}).items():
         found = _describe_file(os.path.join(folder, filename))
         if found != expected:
             raise _Damaged(
                 f"{os.path.join(folder, filename)} is damaged: "
                 f"{_difference(found, expected)}."
             )
+    failure = CheckpointError if recorded else _Damaged
     path = os.path.join(folder, "model.keras")
     try:
         model = keras.models.load_model(path)
     except Exception as error:  # zip, HDF5 and deserialization errors
-        raise _Damaged(f"Cannot read {path}: {error}") from None
+        raise failure(f"Cannot load {path}: {error}") from None
     path = os.path.join(folder, "arrays.npz")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except Exception as error:  # zip, format and OS errors alike
-        raise _Damaged(f"Cannot read {path}: {error}") from None
+        raise failure(f"Cannot read {path}: {error}") from None
     return state, model, arrays
 
 
 def _describe_file(path):
-    """`{"size", "sha256"}` of a file, or None if it cannot be read."""
+    """`{"size", "sha256"}` of a file, or None if there is none.
+
+    Raises:
+        OSError: the file exists but cannot be read (not damage).
+    """
     digest = hashlib.sha256()
     try:
         with open(path, "rb") as file:
             for block in iter(lambda: file.read(1 << 20), b""):
                 digest.update(block)
-        return {"size": os.path.getsize(path), "sha256": digest.hexdigest()}
-    except OSError:
+    except FileNotFoundError:
         return None
+    return {"size": os.path.getsize(path), "sha256": digest.hexdigest()}
 
 
 def _difference(found, expected):
     if found is None:
-        return "the file is missing or unreadable"
+        return "the file is missing"
     if found["size"] != expected["size"]:
         return (
             f"{found['size']} bytes where {expected['size']} were saved"
@@ -466,4 +482,8 @@ def _remove_temporaries(directory):
 
 def _prune(directory, keep):
     for name in _checkpoints(directory)[:-keep]:
-        shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+        # Renamed first, so a crash part way through deleting leaves a
+        # temporary (removed by the next save), never a half checkpoint.
+        doomed = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
+        os.rename(os.path.join(directory, name), doomed)
+        shutil.rmtree(doomed, ignore_errors=True)

@@ -205,7 +205,7 @@ def _query(args):
     waiting = labelling.pending_round(args.state)
     path = labelling.query_session(args.state, args.n)
     folder = os.path.dirname(path)
-    if waiting is not None:
+    if waiting is not None and waiting == labelling.pending_round(args.state):
         print(f"Round {waiting['round']} is still waiting for labels "
               f"({len(waiting['indices'])} images); {path} was left as it "
               "is.")

@@ -79,15 +79,13 @@ def init_session(
     pool = Pool(scale_images(
         Pool(pool_images).x, "pool_images", max_value=max_value
     ))
-    with _locked(directory):
+    with _locked(directory, create=True):
         if os.path.exists(os.path.join(directory, "session.json")):
             raise ValueError(
                 f"{directory} already holds a labelling session; query or "
                 "teach it, or choose another directory."
             )
-        # No session.json: an init that stopped part way, before any
-        # query or teach could run. What it left holds no labels.
-        shutil.rmtree(os.path.join(directory, "learner"), ignore_errors=True)
+        _remove_unfinished_init(os.path.join(directory, "learner"))
         _save_array(os.path.join(directory, "pool.npy"), pool.x)
         keras.utils.set_random_seed(seed)
         model = gal_cnn(pool.x.shape[1:], num_classes, seed=seed)
@@ -146,11 +144,13 @@ def query_session(directory, n):
             if learner.num_labelled == 0:
                 rng = np.random.default_rng([learner.seed or 0, 0])
                 chosen = np.sort(rng.choice(len(pool), n, replace=False))
-                round_number = 0
             else:
                 chosen = learner.query(pool, n=n)
-                round_number = learner.round
                 learner.checkpoint()
+            # Past every round folder, whatever the learner counts (an
+            # older checkpoint after damage): a new round never reuses a
+            # folder whose CSV a person may have filled.
+            round_number = _next_round(directory)
             pending = {"round": round_number, "indices": chosen.tolist()}
             _write_json(os.path.join(directory, "pending.json"), pending)
         learner.close()
@@ -218,10 +218,51 @@ def teach_session(directory, labels_csv, *, partial=False):
 
 
 @contextlib.contextmanager
-def _locked(directory):
+def _locked(directory, create=False):
+    if not create:
+        _read_session(directory)  # a clear error before making anything
     with lock_directory(directory):
         checkpoint._remove_temporaries(directory)
         yield
+
+
+def _next_round(directory):
+    folder = os.path.join(directory, "rounds")
+    numbers = [
+        int(name.rsplit("-", 1)[1]) for name in (
+            os.listdir(folder) if os.path.isdir(folder) else []
+        ) if name.startswith("round-") and name.rsplit("-", 1)[1].isdigit()
+    ]
+    return max(numbers, default=-1) + 1
+
+
+def _remove_unfinished_init(learner_dir):
+    """Remove what an init that stopped part way left, if it holds no label.
+
+    Without session.json no query or teach can have run here, so such a
+    learner holds no label; one that does (a folder of the user's own) is
+    refused, never deleted.
+    """
+    if not os.path.isdir(learner_dir):
+        return
+    with lock_directory(learner_dir):
+        for name in os.listdir(learner_dir):
+            path = os.path.join(learner_dir, name, "state.json")
+            if ".tmp-" in name or not os.path.isfile(path):
+                continue
+            try:
+                with open(path) as file:
+                    labelled = json.load(file).get("num_labelled")
+            except (OSError, ValueError, AttributeError):
+                labelled = None
+            if labelled != 0:
+                raise ValueError(
+                    f"{learner_dir} holds a learner with labels but "
+                    f"{os.path.dirname(learner_dir)} has no session.json; "
+                    "it is not deleted. Restore session.json, or choose "
+                    "another directory."
+                )
+        shutil.rmtree(learner_dir)
 
 
 def _read_session(directory):

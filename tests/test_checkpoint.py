@@ -198,16 +198,13 @@ def finish(process):
     return json.loads(out.strip().splitlines()[-1])
 
 
-# The kill points exercise the file protocol, which does not depend on the
-# backend; exact resume under JAX is covered by the round-trip test above.
-@requires_backend("tensorflow")
 @pytest.mark.slow
 def test_sigkill_at_random_points_loses_nothing(tmp_path):
     expected = finish(run_worker(tmp_path / "clean", tmp_path / "clean.log"))
     state, journal = tmp_path / "killed", tmp_path / "killed.log"
     rng = np.random.default_rng(0)
     kills = 0
-    while kills < 6:
+    while kills < 4:
         process = run_worker(state, journal)
         time.sleep(rng.uniform(2.0, 9.0))
         if process.poll() is not None:
@@ -355,3 +352,18 @@ def test_load_without_pool_keeps_the_labelled_positions(taught, digits):
     with pytest.raises(ValueError, match=r"positions \[3\] are already"):
         resumed.teach(Pool(x[:150], y[:150]), [y[3]], indices=[3])
     assert resumed.num_labelled == 10
+
+
+def test_a_load_failure_that_is_not_damage_moves_nothing(taught,
+                                                          monkeypatch):
+    learner, _, state = taught
+    learner.close()
+    before = sorted(os.listdir(state))
+
+    def out_of_memory(path):
+        raise MemoryError("no room for the model")
+
+    monkeypatch.setattr(checkpoint.keras.models, "load_model", out_of_memory)
+    with pytest.raises(CheckpointError, match="no room for the model"):
+        ActiveLearner.load(state)
+    assert sorted(os.listdir(state)) == before

@@ -308,27 +308,7 @@ def run_cli(*args):
 
 @requires_backend("tensorflow")
 @pytest.mark.slow
-def test_two_teach_processes_at_once(copy, session):
-    state, template = copy
-    filled = fill(template, session["y"])
-    processes = [run_cli("teach", "--state", state, filled) for _ in "ab"]
-    results = [(*p.communicate(timeout=600), p.returncode)
-               for p in processes]
-    assert sorted(code for _, _, code in results) == [0, 2], results
-    for _, err, code in results:
-        assert "Traceback" not in err
-        if code == 2:
-            assert err.startswith("keras-dbal: error: ")
-            assert err.count("\n") == 1
-            assert "in use by process" in err or "No query is waiting" in err
-    learner = checkpoint.load_learner(state / "learner")
-    assert learner.num_labelled == 2 * N_QUERY
-    assert len(set(learner.pool_indices_.tolist())) == 2 * N_QUERY
-
-
-@requires_backend("tensorflow")
-@pytest.mark.slow
-def test_teach_names_the_process_holding_the_session(copy, session):
+def test_teach_waits_for_the_lock_and_two_at_once_teach_once(copy, session):
     state, template = copy
     filled = fill(template, session["y"])
     holder = subprocess.Popen(
@@ -345,8 +325,49 @@ def test_teach_names_the_process_holding_the_session(copy, session):
         assert f"is in use by process {holder.pid} " in err
         assert snapshot(state) == before
     finally:
-        holder.kill()
+        holder.kill()  # SIGKILL: the kernel frees its lock
         holder.communicate()
-    teach = run_cli("teach", "--state", state, filled)
-    _, err = teach.communicate(timeout=600)
-    assert teach.returncode == 0, err
+    # Two teach commands at once: one teaches; the other finds the session
+    # in use, or the round already taught. Either way, no traceback, and
+    # every label is taught once.
+    processes = [run_cli("teach", "--state", state, filled) for _ in "ab"]
+    results = [(*p.communicate(timeout=600), p.returncode)
+               for p in processes]
+    assert sorted(code for _, _, code in results) == [0, 2], results
+    for _, err, code in results:
+        assert "Traceback" not in err
+        if code == 2:
+            assert err.startswith("keras-dbal: error: ")
+            assert err.count("\n") == 1
+            assert "in use by process" in err or "No query is waiting" in err
+    learner = checkpoint.load_learner(state / "learner")
+    assert learner.num_labelled == 2 * N_QUERY
+    assert len(set(learner.pool_indices_.tolist())) == 2 * N_QUERY
+
+
+def test_a_new_round_never_reuses_a_round_folder(copy, session):
+    state, template = copy
+    labelling.teach_session(state, fill(template, session["y"]))
+    # A folder the learner's count does not know of (its checkpoint was
+    # damaged and an older one loaded), its CSV filled by a person.
+    kept = state / "rounds" / "round-0002"
+    kept.mkdir()
+    (kept / "labels.csv").write_text("precious\n")
+    path = labelling.query_session(state, N_QUERY)
+    assert "round-0003" in path
+    assert (kept / "labels.csv").read_text() == "precious\n"
+
+
+def test_init_never_deletes_a_learner_with_labels(copy, session):
+    state, _ = copy
+    os.remove(state / "session.json")
+    before = snapshot(state / "learner")
+    with pytest.raises(ValueError, match="holds a learner with labels"):
+        labelling.init_session(state, np.zeros((5, 8, 8), "uint8") + 200, 10)
+    assert snapshot(state / "learner") == before
+
+
+def test_a_mistyped_state_directory_is_not_created(tmp_path, capsys):
+    assert cli.main(["query", "--state", str(tmp_path / "typo")]) == 2
+    assert "holds no labelling session" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()

@@ -1,0 +1,23 @@
+from keras_dbal import _quiet
+
+START_UP = (
+    b"WARNING: All log messages before absl::InitializeLog() is called are "
+    b"written to STDERR\n"
+    b"I0000 00:00:1795823564.596450    4693 cudart_stub.cc:31] Could not "
+    b"find cuda drivers on your machine, GPU will not be used.\n"
+    b"E0000 00:00:1795824495.127288    8365 cuda_platform.cc:52] failed call "
+    b"to cuInit: INTERNAL: CUDA error\n"
+    b"To enable the following instructions: AVX2 FMA, in other operations\n"
+)
+
+
+def test_start_up_notes_are_dropped_and_the_rest_kept():
+    kept = (
+        b"F0000 00:00:1.5    12 check.cc:3] Check failed: x\n"
+        b"Traceback (most recent call last):\n"
+        b"keras-dbal: error: something the user must see\n"
+    )
+    assert _quiet.keep_lines(START_UP + kept) == kept
+    assert _quiet.keep_lines(b"no newline at the end") == (
+        b"no newline at the end"
+    )
