@@ -9,6 +9,10 @@ from keras_dbal.data import load_npz
 from keras_dbal.data import load_npz_array
 from keras_dbal.data import scale_images
 
+# File formats, commands and checks that do not depend on the Keras
+# backend: CI runs this module under TensorFlow only.
+pytestmark = pytest.mark.backend_independent
+
 
 def test_digits_are_embedded(digits):
     (x_train, y_train), (x_test, y_test) = digits

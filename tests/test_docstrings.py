@@ -6,6 +6,10 @@ import pytest
 
 import keras_dbal
 
+# File formats, commands and checks that do not depend on the Keras
+# backend: CI runs this module under TensorFlow only.
+pytestmark = pytest.mark.backend_independent
+
 PUBLIC_CLASSES = [
     getattr(keras_dbal, name) for name in keras_dbal.__all__
     if inspect.isclass(getattr(keras_dbal, name))

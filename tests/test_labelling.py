@@ -18,6 +18,10 @@ from keras_dbal.labelling import LabelFileError
 from tests.conftest import requires_backend
 from tests.test_checkpoint import snapshot
 
+# File formats, commands and checks that do not depend on the Keras
+# backend: CI runs this module under TensorFlow only.
+pytestmark = pytest.mark.backend_independent
+
 N_QUERY = 6
 
 

@@ -6,6 +6,10 @@ from keras_dbal.locking import LOCK_FILE
 from keras_dbal.locking import StateLockedError
 from keras_dbal.locking import lock_directory
 
+# File formats, commands and checks that do not depend on the Keras
+# backend: CI runs this module under TensorFlow only.
+pytestmark = pytest.mark.backend_independent
+
 
 def test_second_handle_in_one_process_is_refused(tmp_path):
     first = lock_directory(tmp_path / "s")

@@ -1,4 +1,10 @@
+import pytest
+
 from keras_dbal import _quiet
+
+# File formats, commands and checks that do not depend on the Keras
+# backend: CI runs this module under TensorFlow only.
+pytestmark = pytest.mark.backend_independent
 
 START_UP = (
     b"WARNING: All log messages before absl::InitializeLog() is called are "

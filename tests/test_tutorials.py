@@ -7,6 +7,10 @@ import sys
 
 import pytest
 
+# File formats, commands and checks that do not depend on the Keras
+# backend: CI runs this module under TensorFlow only.
+pytestmark = pytest.mark.backend_independent
+
 ROOT = pathlib.Path(__file__).parent.parent
 TUTORIALS = sorted(ROOT.joinpath("tutorials").glob("*.py"))
 

@@ -13,6 +13,10 @@ from keras_dbal import ActiveLearner
 from keras_dbal import Pool
 from tests.test_checkpoint import snapshot
 
+# File formats, commands and checks that do not depend on the Keras
+# backend: CI runs this module under TensorFlow only.
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.fixture(scope="module")
 def learner_and_state(tmp_path_factory, digits):
