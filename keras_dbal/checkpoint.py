@@ -28,10 +28,8 @@ the newest intact one. Saving and loading hold the directory's lock (see
 interleaving its checkpoints with the first's.
 """
 
-import hashlib
 import json
 import os
-import re
 import shutil
 import uuid
 import warnings
@@ -41,8 +39,10 @@ import numpy as np
 
 import keras_dbal
 from keras_dbal import acquisition as acquisition_lib
+from keras_dbal import checkpoint_folders as folders
 from keras_dbal.atomic import fsync_dir
 from keras_dbal.atomic import write_atomically
+from keras_dbal.checkpoint_folders import latest
 from keras_dbal.locking import lock_directory
 from keras_dbal.refit import assign_values
 from keras_dbal.refit import variable_values
@@ -56,10 +56,8 @@ __all__ = [
 ]
 
 FORMAT = 1
-LATEST = "LATEST"
-DAMAGED = "damaged-"
+LATEST = folders.LATEST
 _KEEP = 2
-_NUMBERED = re.compile(r"^(?:damaged-)?ckpt-(\d{8})$")
 _CHECKSUMMED = ("model.keras", "arrays.npz")
 
 
@@ -90,8 +88,8 @@ def save_learner(learner, directory, *, needs_fit=False):
         The path of the new checkpoint folder.
     """
     os.makedirs(directory, exist_ok=True)
-    _remove_temporaries(directory)
-    name = f"ckpt-{_next_number(directory):08d}"
+    folders.remove_temporaries(directory)
+    name = f"ckpt-{folders.next_number(directory):08d}"
     temporary = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
     os.makedirs(temporary)
     try:
@@ -105,7 +103,7 @@ def save_learner(learner, directory, *, needs_fit=False):
         raise
     fsync_dir(directory)
     write_atomically(os.path.join(directory, LATEST), name)
-    _prune(directory, keep=_KEEP)
+    folders.prune(directory, keep=_KEEP)
     return final
 
 
@@ -143,49 +141,15 @@ def _write_checkpoint(learner, folder, needs_fit):
         "pool": learner.pool_,
         "history": learner.history_,
         "files": {
-            filename: _describe_file(os.path.join(folder, filename))
+            filename: folders.describe_file(os.path.join(folder, filename))
             for filename in _CHECKSUMMED
         },
     }
     with open(os.path.join(folder, "state.json"), "w") as file:
         json.dump(state, file, indent=1)
     for filename in os.listdir(folder):
-        _fsync_file(os.path.join(folder, filename))
+        folders.fsync_file(os.path.join(folder, filename))
     fsync_dir(folder)
-
-
-def latest(directory):
-    """The name of the current (newest complete) checkpoint, or None."""
-    names = _checkpoints(directory)
-    return names[-1] if names else None
-
-
-def _checkpoints(directory):
-    """Complete checkpoint folders of `directory`, oldest first."""
-    if not os.path.isdir(directory):
-        return []
-    return sorted(
-        name for name in os.listdir(directory)
-        if _NUMBERED.match(name) and not name.startswith(DAMAGED)
-        and os.path.isdir(os.path.join(directory, name))
-    )
-
-
-def _next_number(directory):
-    """One past every number ever used here, `LATEST`'s included."""
-    numbers = [
-        int(match.group(1)) for match in map(
-            _NUMBERED.match, os.listdir(directory)
-        ) if match
-    ]
-    try:
-        with open(os.path.join(directory, LATEST)) as file:
-            match = _NUMBERED.match(file.read().strip())
-        if match:
-            numbers.append(int(match.group(1)))
-    except OSError:
-        pass
-    return max(numbers, default=-1) + 1
 
 
 def load_learner(directory, *, pool=None, acquisition=None, **overrides):
@@ -216,7 +180,7 @@ def load_learner(directory, *, pool=None, acquisition=None, **overrides):
     from keras_dbal.learner import ActiveLearner
 
     directory = os.fspath(directory)
-    if not _checkpoints(directory):
+    if not folders.checkpoints(directory):
         raise CheckpointError(f"No checkpoint in {directory}.")
     lock = lock_directory(directory, take_over=True, allow_read_only=True)
     try:
@@ -252,7 +216,7 @@ def load_learner(directory, *, pool=None, acquisition=None, **overrides):
     learner.pool_ = state["pool"]
     learner.checkpoint_dir = directory
     learner._lock = lock
-    if lock.owned and _pointer(directory) != name:
+    if lock.owned and folders.pointer(directory) != name:
         # A crash after the folder was renamed into place, before LATEST.
         write_atomically(os.path.join(directory, LATEST), name)
     if pool is not None:
@@ -266,7 +230,7 @@ def load_learner(directory, *, pool=None, acquisition=None, **overrides):
 def _read_newest_intact(directory, lock):
     """`(name, state, model, arrays)` of the newest intact checkpoint."""
     damaged = []
-    for name in reversed(_checkpoints(directory)):
+    for name in reversed(folders.checkpoints(directory)):
         folder = os.path.join(directory, name)
         try:
             state, model, arrays = _read_checkpoint(folder)
@@ -274,7 +238,7 @@ def _read_newest_intact(directory, lock):
             damaged.append((name, str(error)))
             continue
         for bad_name, reason in damaged:
-            moved = _set_aside(directory, bad_name, lock)
+            moved = folders.set_aside(directory, bad_name, lock)
             warnings.warn(
                 f"{reason} {moved}; continuing from {name} "
                 f"({len(arrays['y_labelled'])} labels, "
@@ -303,11 +267,11 @@ def _read_checkpoint(folder):
     state = _read_state(folder)
     recorded = state.get("files")
     for filename, expected in (recorded or {}).items():
-        found = _describe_file(os.path.join(folder, filename))
+        found = folders.describe_file(os.path.join(folder, filename))
         if found != expected:
             raise _Damaged(
                 f"{os.path.join(folder, filename)} is damaged: "
-                f"{_difference(found, expected)}."
+                f"{folders.difference(found, expected)}."
             )
     failure = CheckpointError if recorded else _Damaged
     path = os.path.join(folder, "model.keras")
@@ -322,49 +286,6 @@ def _read_checkpoint(folder):
     except Exception as error:  # zip, format and OS errors alike
         raise failure(f"Cannot read {path}: {error}") from None
     return state, model, arrays
-
-
-def _describe_file(path):
-    """`{"size", "sha256"}` of a file, or None if there is none.
-
-    Raises:
-        OSError: the file exists but cannot be read (not damage).
-    """
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
-    except FileNotFoundError:
-        return None
-    return {"size": os.path.getsize(path), "sha256": digest.hexdigest()}
-
-
-def _difference(found, expected):
-    if found is None:
-        return "the file is missing"
-    if found["size"] != expected["size"]:
-        return (
-            f"{found['size']} bytes where {expected['size']} were saved"
-        )
-    return "its contents changed since it was saved (SHA-256 differs)"
-
-
-def _set_aside(directory, name, lock):
-    if not lock.owned:
-        return "(left in place: the directory is read-only)"
-    target = os.path.join(directory, DAMAGED + name)
-    os.rename(os.path.join(directory, name), target)
-    fsync_dir(directory)
-    return f"It was moved aside to {target}"
-
-
-def _pointer(directory):
-    try:
-        with open(os.path.join(directory, LATEST)) as file:
-            return file.read().strip()
-    except OSError:
-        return None
 
 
 def _settings(learner):
@@ -465,25 +386,3 @@ def _assign(variables, values, folder):
     assign_values(variables, values)
 
 
-def _fsync_file(path):
-    with open(path, "rb") as file:
-        os.fsync(file.fileno())
-
-
-def _remove_temporaries(directory):
-    for name in os.listdir(directory):
-        if ".tmp-" in name:
-            path = os.path.join(directory, name)
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.remove(path)
-
-
-def _prune(directory, keep):
-    for name in _checkpoints(directory)[:-keep]:
-        # Renamed first, so a crash part way through deleting leaves a
-        # temporary (removed by the next save), never a half checkpoint.
-        doomed = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
-        os.rename(os.path.join(directory, name), doomed)
-        shutil.rmtree(doomed, ignore_errors=True)

@@ -35,6 +35,7 @@ from keras_dbal import checkpoint
 from keras_dbal import validation
 from keras_dbal.atomic import replacing
 from keras_dbal.atomic import write_atomically
+from keras_dbal.checkpoint_folders import remove_temporaries
 from keras_dbal.data import DataError
 from keras_dbal.data import Pool
 from keras_dbal.data import scale_images
@@ -222,7 +223,7 @@ def _locked(directory, create=False):
     if not create:
         _read_session(directory)  # a clear error before making anything
     with lock_directory(directory):
-        checkpoint._remove_temporaries(directory)
+        remove_temporaries(directory)
         yield
 
 

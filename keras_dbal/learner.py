@@ -8,6 +8,7 @@ import numpy as np
 from keras_dbal import acquisition as acquisition_lib
 from keras_dbal import backend
 from keras_dbal import validation
+from keras_dbal.checkpoint_folders import latest
 from keras_dbal.data import Pool
 from keras_dbal.locking import lock_directory
 from keras_dbal.model_checks import classifier_signature
@@ -608,8 +609,6 @@ _PURPOSES = {"fit": 0, "query": 1, "predict": 2}
 
 
 def _check_no_checkpoint(directory):
-    from keras_dbal.checkpoint import latest
-
     if latest(directory):
         raise ValueError(
             "Invalid value received for argument `checkpoint_dir`: "
