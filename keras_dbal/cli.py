@@ -15,6 +15,8 @@ import warnings
 
 import keras_dbal
 from keras_dbal.atomic import replacing
+from keras_dbal.checkpoint import CheckpointWarning
+from keras_dbal.label_files import LabelFileWarning
 
 DEFAULT_ACQUISITIONS = ("bald", "random")
 
@@ -155,6 +157,9 @@ def main(argv=None):
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
+            for category in (CheckpointWarning, LabelFileWarning):
+                # What a person must read, whatever filters are set.
+                warnings.filterwarnings("always", category=category)
             return commands[args.command](args)
     except ValueError as error:  # DataError, CheckpointError, ... too
         return _fail(error)

@@ -170,6 +170,11 @@ def scale_images(x, source, max_value=None):
             raise DataError(
                 f"{source}: {found}, outside [0, max_value={max_value}]."
             )
+        if high < max_value / 8:
+            raise DataError(
+                f"{source}: {found}, which max_value={max_value} would turn "
+                "nearly black. Is max_value the value that means white?"
+            )
         return (x / max_value).astype("float32")
     if is_integer:
         if low < 0 or high > 255:

@@ -1,18 +1,27 @@
 """The CSV a person fills in: the template, and reading it back strictly.
 
-Columns `round, pool_index, image_file, label`. Spreadsheets save "CSV"
-in their own ways; a byte-order mark and semicolon or tab separators are
-read as well as plain commas. Every refusal names the file, the line and
-the reason.
+Columns `session, round, pool_index, image_file, label`; `session` is
+the first 12 hex digits of the session pool's fingerprint, so a CSV of
+another session (same round, same positions, other images) is refused.
+Spreadsheets save "CSV" in their own ways; a byte-order mark and
+semicolon or tab separators are read as well as plain commas. Every
+refusal names the file, the line and the reason.
 """
 
 import csv
 
 import numpy as np
 
-__all__ = ["CSV_COLUMNS", "LabelFileError", "read_labels", "write_template"]
+__all__ = [
+    "CSV_COLUMNS",
+    "LabelFileError",
+    "LabelFileWarning",
+    "read_labels",
+    "read_template",
+    "write_template",
+]
 
-CSV_COLUMNS = ["round", "pool_index", "image_file", "label"]
+CSV_COLUMNS = ["session", "round", "pool_index", "image_file", "label"]
 # What spreadsheets save "CSV" with, by locale.
 _DELIMITERS = (",", ";", "\t")
 
@@ -21,19 +30,38 @@ class LabelFileError(ValueError):
     """A labels CSV that does not fit the pending query."""
 
 
-def write_template(file, round_number, indices, image_files):
+class LabelFileWarning(UserWarning):
+    """A session file was damaged and rebuilt from another."""
+
+
+def read_template(path):
+    """`(round, indices)` listed by a round's CSV (filled or not)."""
+    rows = _read_rows(path)
+    try:
+        rounds = {int(row[1]) for row in rows[1:] if any(row)}
+        indices = [int(row[2]) for row in rows[1:] if any(row)]
+    except (ValueError, IndexError):
+        raise LabelFileError(f"{path} is not a round's CSV.") from None
+    if len(rounds) != 1 or not indices:
+        raise LabelFileError(f"{path} is not a round's CSV.")
+    return rounds.pop(), indices
+
+
+def write_template(file, session, round_number, indices, image_files):
     """A CSV with one row per queried image and an empty label column.
 
     Args:
         file: A text file open for writing with `newline=""`.
+        session: The session's identifier (see the module docstring).
     """
     writer = csv.writer(file)
     writer.writerow(CSV_COLUMNS)
     for index, name in zip(indices, image_files, strict=True):
-        writer.writerow([round_number, index, name, ""])
+        writer.writerow([session, round_number, index, name, ""])
 
 
-def read_labels(path, pending, num_classes, *, allow_blank=False):
+def read_labels(path, pending, num_classes, *, session=None,
+                allow_blank=False):
     """Parse and check a filled CSV template against the pending query.
 
     Commas, semicolons or tabs may separate the columns, and a byte-order
@@ -45,6 +73,7 @@ def read_labels(path, pending, num_classes, *, allow_blank=False):
         path: The CSV.
         pending: The pending round, `{"round", "indices"}`.
         num_classes: Labels must be in `[0, num_classes)`.
+        session: The session's identifier; rows of another are refused.
         allow_blank: Skip rows with a blank label instead of refusing.
 
     Returns:
@@ -61,7 +90,15 @@ def read_labels(path, pending, num_classes, *, allow_blank=False):
                 f"{path}, line {line}: expected {len(CSV_COLUMNS)} columns, "
                 f"found {len(row)}."
             )
-        round_text, index_text, _, label_text = (c.strip() for c in row)
+        session_text, round_text, index_text, _, label_text = (
+            cell.strip() for cell in row
+        )
+        if session is not None and session_text != session:
+            raise LabelFileError(
+                f"{path}, line {line}: this CSV belongs to another labelling "
+                f"session (session {session_text!r}; this one is "
+                f"{session!r}): its positions name other images."
+            )
         round_number = _parse_int(round_text, "round", path, line)
         if round_number != pending["round"]:
             raise LabelFileError(
@@ -84,7 +121,8 @@ def read_labels(path, pending, num_classes, *, allow_blank=False):
             if allow_blank:
                 continue
             raise LabelFileError(
-                f"{path}, line {line}: pool_index {index} has no label."
+                f"{path}, line {line}: pool_index {index} has no label (to "
+                "teach the rows that have one, use --partial)."
             )
         label = _parse_int(label_text, "label", path, line)
         if not 0 <= label < num_classes:

@@ -27,6 +27,7 @@ import contextlib
 import json
 import os
 import shutil
+import warnings
 
 import keras
 import numpy as np
@@ -41,7 +42,9 @@ from keras_dbal.data import Pool
 from keras_dbal.data import scale_images
 from keras_dbal.label_files import CSV_COLUMNS
 from keras_dbal.label_files import LabelFileError
+from keras_dbal.label_files import LabelFileWarning
 from keras_dbal.label_files import read_labels
+from keras_dbal.label_files import read_template
 from keras_dbal.label_files import write_template
 from keras_dbal.learner import ActiveLearner
 from keras_dbal.locking import lock_directory
@@ -129,6 +132,8 @@ def query_session(directory, n):
     with _locked(directory):
         session, pool, learner = _open(directory)
         pending = _read_pending(directory)
+        if pending is not None:
+            _check_pending(directory, pending, pool)
         if pending is not None and pool.labelled_mask[
             pending["indices"]
         ].all():
@@ -179,13 +184,16 @@ def teach_session(directory, labels_csv, *, partial=False):
         pending = _read_pending(directory)
         if pending is None:
             raise LabelFileError(
-                f"No query is waiting for labels in {directory}: run "
-                "`keras-dbal query` first."
+                f"No round is waiting for labels in {directory}: every round "
+                "queried so far is taught (a CSV taught twice changes "
+                "nothing). Run `keras-dbal query` for a new round."
             )
         indices, labels = read_labels(
-            labels_csv, pending, session["num_classes"], allow_blank=partial
+            labels_csv, pending, session["num_classes"],
+            session=_session_id(session), allow_blank=partial,
         )
         _, pool, learner = _open(directory)
+        _check_pending(directory, pending, pool)
         taught = pool.labels_[indices]
         again = taught >= 0
         if (taught[again] != labels[again]).any():
@@ -225,6 +233,10 @@ def _locked(directory, create=False):
     with lock_directory(directory):
         remove_temporaries(directory)
         yield
+
+
+def _session_id(session):
+    return session["pool"]["fingerprint"][:12]
 
 
 def _next_round(directory):
@@ -308,18 +320,62 @@ def _read_pending(directory):
     path = os.path.join(directory, "pending.json")
     if not os.path.isfile(path):
         return None
-    pending = _read_json(path)
-    indices = pending.get("indices") if isinstance(pending, dict) else None
-    if not isinstance(indices, list) or not isinstance(
-        pending.get("round"), int
-    ) or not all(isinstance(index, int) for index in indices):
-        raise LabelFileError(
-            f"{path} is damaged: expected {{\"round\": int, \"indices\": "
-            "[int, ...]}. The round's CSV in rounds/ still lists the images "
-            f"asked for; delete {path} to have `keras-dbal query` choose a "
-            "new round."
+    try:
+        pending = _read_json(path)
+        indices = (
+            pending.get("indices") if isinstance(pending, dict) else None
         )
+        if not isinstance(indices, list) or not isinstance(
+            pending.get("round"), int
+        ) or not all(isinstance(index, int) for index in indices):
+            raise LabelFileError(
+                f"{path} does not hold {{\"round\": int, \"indices\": "
+                "[int, ...]}."
+            )
+    except LabelFileError as error:
+        # The round's CSV template lists the same positions: rebuild from it
+        # (it is rewritten for good when the round is taught).
+        rebuilt, source = _pending_from_template(directory)
+        if rebuilt is None:
+            raise LabelFileError(
+                f"{error} No round CSV in {directory}/rounds to rebuild it "
+                f"from: delete {path} and run `keras-dbal query`."
+            ) from None
+        warnings.warn(
+            f"{path} is damaged; the waiting round was rebuilt from "
+            f"{source}.", LabelFileWarning, stacklevel=3,
+        )
+        return rebuilt
     return pending
+
+
+def _pending_from_template(directory):
+    number = _next_round(directory) - 1
+    path = os.path.join(
+        directory, "rounds", f"round-{number:04d}", "labels.csv"
+    )
+    try:
+        round_number, indices = read_template(path)
+    except LabelFileError:
+        return None, path
+    if round_number != number:
+        return None, path
+    return {"round": number, "indices": indices}, path
+
+
+def _check_pending(directory, pending, pool):
+    positions = np.asarray(pending["indices"])
+    if (
+        len(positions) == 0
+        or positions.min() < 0
+        or positions.max() >= len(pool)
+        or len(np.unique(positions)) != len(positions)
+    ):
+        raise LabelFileError(
+            f"{os.path.join(directory, 'pending.json')} is damaged: its "
+            f"positions must be distinct and in [0, {len(pool)}). Delete it "
+            "to rebuild the waiting round from its CSV template."
+        )
 
 
 def _read_json(path):
@@ -371,7 +427,10 @@ def _write_round(directory, pool, pending):
     if not os.path.exists(path):
         # Never rewritten: from now on it may hold a person's work.
         with replacing(path) as file:
-            write_template(file, pending["round"], indices, files)
+            write_template(
+                file, _session_id(_read_session(directory)), pending["round"],
+                indices, files,
+            )
     return path
 
 

@@ -23,6 +23,10 @@ from tests.test_checkpoint import snapshot
 pytestmark = pytest.mark.backend_independent
 
 N_QUERY = 6
+ROUND, INDEX, FILE, LABEL = (
+    labelling.CSV_COLUMNS.index(name)
+    for name in ("round", "pool_index", "image_file", "label")
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +51,7 @@ def fill(template, y, path=None):
     with open(template, newline="") as file:
         rows = list(csv.reader(file))
     for row in rows[1:]:
-        row[3] = str(y[int(row[1])])
+        row[LABEL] = str(y[int(row[INDEX])])
     path = path or template.replace(".csv", "-filled.csv")
     write(path, rows)
     return path
@@ -71,9 +75,9 @@ def test_query_writes_sheet_images_and_template(session):
     rows = read(session["template"])
     assert rows[0] == labelling.CSV_COLUMNS
     assert len(rows) == N_QUERY + 1
-    assert all(row[0] == "1" and row[3] == "" for row in rows[1:])
+    assert all(row[ROUND] == "1" and row[LABEL] == "" for row in rows[1:])
     for row in rows[1:]:
-        assert os.path.isfile(os.path.join(folder, row[2]))
+        assert os.path.isfile(os.path.join(folder, row[FILE]))
 
 
 def test_query_again_rewrites_the_same_round(session):
@@ -84,7 +88,7 @@ def test_query_again_rewrites_the_same_round(session):
 MUTATIONS = [
     "wrong_round", "unknown_index", "duplicate", "label_too_big",
     "negative_label", "text_label", "blank_label", "short_row",
-    "bad_header", "earlier_round_row", "empty",
+    "bad_header", "earlier_round_row", "empty", "other_session",
 ]
 
 
@@ -92,29 +96,33 @@ def mutate(rows, kind, position, session):
     rows = [list(row) for row in rows]
     row = rows[1 + position % (len(rows) - 1)]
     if kind == "wrong_round":
-        row[0] = "0"
+        row[ROUND] = "0"
     elif kind == "unknown_index":
-        asked = {r[1] for r in rows[1:]}
-        row[1] = str(next(i for i in range(120) if str(i) not in asked))
+        asked = {r[INDEX] for r in rows[1:]}
+        row[INDEX] = str(
+            next(i for i in range(120) if str(i) not in asked)
+        )
     elif kind == "duplicate":
         rows.append(list(row))
     elif kind == "label_too_big":
-        row[3] = "10"
+        row[LABEL] = "10"
     elif kind == "negative_label":
-        row[3] = "-1"
+        row[LABEL] = "-1"
     elif kind == "text_label":
-        row[3] = "seven"
+        row[LABEL] = "seven"
     elif kind == "blank_label":
-        row[3] = ""
+        row[LABEL] = ""
     elif kind == "short_row":
-        del row[2]
+        del row[FILE]
     elif kind == "bad_header":
         rows[0] = ["index", "label"]
     elif kind == "earlier_round_row":
         first = read(session["first"])[1]
-        row[1] = first[1]
+        row[INDEX] = first[INDEX]
     elif kind == "empty":
         rows = rows[:1]
+    elif kind == "other_session":
+        row[0] = "0123456789ab"
     return rows
 
 
@@ -150,11 +158,11 @@ def test_round_trip_teaches_and_moves_on(session, tmp_path):
     np.testing.assert_array_equal(
         learner.y_labelled_, session["y"][learner.pool_indices_]
     )
-    with pytest.raises(LabelFileError, match="No query is waiting"):
+    with pytest.raises(LabelFileError, match="No round is waiting"):
         labelling.teach_session(state, template)
     next_template = labelling.query_session(state, N_QUERY)
     assert "round-0002" in next_template
-    asked = {int(row[1]) for row in read(next_template)[1:]}
+    asked = {int(row[INDEX]) for row in read(next_template)[1:]}
     assert not asked & set(learner.pool_indices_.tolist())
 
 
@@ -223,7 +231,7 @@ def test_a_taught_label_cannot_change(copy, session):
     part = str(state / "part.csv")
     write(part, rows[:3])
     labelling.teach_session(state, part, partial=True)
-    rows[1][3] = str((int(rows[1][3]) + 1) % 10)
+    rows[1][LABEL] = str((int(rows[1][LABEL]) + 1) % 10)
     changed = str(state / "changed.csv")
     write(changed, rows)
     before = snapshot(state)
@@ -250,12 +258,23 @@ def test_unknown_header_says_what_was_found(copy):
         labelling.teach_session(state, str(path))
 
 
-def test_damaged_pending_file_is_named(copy, capsys):
-    state, _ = copy
+def test_damaged_pending_file_is_rebuilt_from_the_round_csv(copy, session,
+                                                          capsys):
+    state, template = copy
+    filled = fill(template, session["y"])
     (state / "pending.json").write_text('{"round": 1, "ind')
-    assert cli.main(["query", "--state", str(state)]) == 2
+    assert cli.main(["query", "--state", str(state)]) == 0
     error = capsys.readouterr().err
-    assert "pending.json" in error and error.count("\n") == 1
+    assert "pending.json is damaged" in error and "round-0001" in error
+    assert cli.main(["teach", "--state", str(state), filled]) == 0
+    assert labelling.pending_round(state) is None
+
+
+def test_pending_positions_outside_the_pool_are_refused(copy):
+    state, _ = copy
+    (state / "pending.json").write_text('{"round": 1, "indices": [1, 999]}')
+    with pytest.raises(LabelFileError, match=r"pending.json is damaged"):
+        labelling.query_session(state, 3)
 
 
 def test_damaged_pool_file_is_named(copy):
@@ -343,7 +362,7 @@ def test_teach_waits_for_the_lock_and_two_at_once_teach_once(copy, session):
         if code == 2:
             assert err.startswith("keras-dbal: error: ")
             assert err.count("\n") == 1
-            assert "in use by process" in err or "No query is waiting" in err
+            assert "in use by process" in err or "No round is waiting" in err
     learner = checkpoint.load_learner(state / "learner")
     assert learner.num_labelled == 2 * N_QUERY
     assert len(set(learner.pool_indices_.tolist())) == 2 * N_QUERY
