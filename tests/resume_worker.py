@@ -28,6 +28,26 @@ def journal(path, positions):
         os.fsync(file.fileno())
 
 
+def start_or_continue(state, pool, epochs):
+    """The learner in `state`, or a new one taught pool positions 0..9.
+
+    Returns:
+        `(learner, first)`: `first` the positions taught now, or None.
+    """
+    if os.path.isdir(state) and latest(state):
+        return keras_dbal.ActiveLearner.load(state, pool=pool), None
+    keras.utils.set_random_seed(0)
+    model = keras_dbal.gal_cnn((8, 8, 1), seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    learner = keras_dbal.ActiveLearner(
+        model, "bald", mc_samples=3, seed=0, checkpoint_dir=state,
+        fit_kwargs={"epochs": epochs, "batch_size": 32},
+    )
+    first = np.arange(10)
+    learner.teach(pool, pool.oracle(first), indices=first)
+    return learner, first
+
+
 def main(state, journal_path, rounds):
     if keras.backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -35,18 +55,8 @@ def main(state, journal_path, rounds):
         tf.config.experimental.enable_op_determinism()
     (x, y), _ = load_digits()
     pool = Pool(x[:300], y[:300])
-    if os.path.isdir(state) and latest(state):
-        learner = keras_dbal.ActiveLearner.load(state, pool=pool)
-    else:
-        keras.utils.set_random_seed(0)
-        model = keras_dbal.gal_cnn((8, 8, 1), seed=0)
-        model.compile("adam", "sparse_categorical_crossentropy")
-        learner = keras_dbal.ActiveLearner(
-            model, "bald", mc_samples=3, seed=0, checkpoint_dir=state,
-            fit_kwargs={"epochs": 2, "batch_size": 32},
-        )
-        first = np.arange(10)
-        learner.teach(pool, pool.oracle(first), indices=first)
+    learner, first = start_or_continue(state, pool, epochs=2)
+    if first is not None:
         journal(journal_path, first)
     while learner.round < rounds:
         chosen = learner.query(pool, n=5)

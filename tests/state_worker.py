@@ -18,14 +18,11 @@ import signal
 import sys
 import time
 
-import keras
-import numpy as np
-
-import keras_dbal
 from keras_dbal import checkpoint
 from keras_dbal.data import Pool
 from keras_dbal.data import load_digits
 from keras_dbal.locking import lock_directory
+from tests.resume_worker import start_or_continue
 
 
 def hold(directory):
@@ -38,18 +35,8 @@ def hold(directory):
 def teach(state, kill_before_latest):
     (x, y), _ = load_digits()
     pool = Pool(x[:150], y[:150])
-    if checkpoint.latest(state):
-        learner = keras_dbal.ActiveLearner.load(state, pool=pool)
-    else:
-        keras.utils.set_random_seed(0)
-        model = keras_dbal.gal_cnn((8, 8, 1), seed=0)
-        model.compile("adam", "sparse_categorical_crossentropy")
-        learner = keras_dbal.ActiveLearner(
-            model, "bald", mc_samples=3, seed=0, checkpoint_dir=state,
-            fit_kwargs={"epochs": 1, "batch_size": 32},
-        )
-        first = np.arange(10)
-        learner.teach(pool, pool.oracle(first), indices=first)
+    learner, first = start_or_continue(state, pool, epochs=1)
+    if first is not None:
         print(json.dumps(first.tolist()), flush=True)
     chosen = learner.query(pool, n=5)
     if kill_before_latest:
