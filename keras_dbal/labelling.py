@@ -37,6 +37,7 @@ from keras_dbal import validation
 from keras_dbal.atomic import replacing
 from keras_dbal.atomic import write_atomically
 from keras_dbal.checkpoint_folders import remove_temporaries
+from keras_dbal.contact_sheets import write_round
 from keras_dbal.data import DataError
 from keras_dbal.data import Pool
 from keras_dbal.data import scale_images
@@ -45,7 +46,6 @@ from keras_dbal.label_files import LabelFileError
 from keras_dbal.label_files import LabelFileWarning
 from keras_dbal.label_files import read_labels
 from keras_dbal.label_files import read_template
-from keras_dbal.label_files import write_template
 from keras_dbal.learner import ActiveLearner
 from keras_dbal.locking import lock_directory
 from keras_dbal.models import gal_cnn
@@ -160,7 +160,7 @@ def query_session(directory, n):
             pending = {"round": round_number, "indices": chosen.tolist()}
             _write_json(os.path.join(directory, "pending.json"), pending)
         learner.close()
-        return _write_round(directory, pool, pending)
+        return write_round(directory, pool, pending, _session_id(session))
 
 
 def teach_session(directory, labels_csv, *, partial=False):
@@ -386,67 +386,9 @@ def _read_json(path):
         raise LabelFileError(f"Cannot read {path}: {error}") from None
 
 
-def _write_round(directory, pool, pending):
-    """The round's images and sheet (rewritten), and its CSV (if absent)."""
-    folder = os.path.join(
-        directory, "rounds", f"round-{pending['round']:04d}"
-    )
-    os.makedirs(os.path.join(folder, "images"), exist_ok=True)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    indices = pending["indices"]
-    files = []
-    for index in indices:
-        name = os.path.join("images", f"pool-{index:07d}.png")
-        with replacing(os.path.join(folder, name), "wb") as file:
-            pyplot.imsave(
-                file, _displayable(pool.x[index]), cmap="gray",
-                vmin=0.0, vmax=1.0, format="png",
-            )
-        files.append(name)
-    columns = min(10, len(indices))
-    rows = -(-len(indices) // columns)
-    figure, axes = pyplot.subplots(
-        rows, columns, figsize=(1.3 * columns, 1.5 * rows), squeeze=False
-    )
-    for axis in axes.flat:
-        axis.axis("off")
-    for axis, index in zip(axes.flat, indices, strict=False):
-        axis.imshow(_displayable(pool.x[index]), cmap="gray", vmin=0,
-                    vmax=1)
-        axis.set_title(str(index), fontsize=8)
-    figure.suptitle(f"Round {pending['round']}: label by pool index")
-    figure.tight_layout()
-    with replacing(os.path.join(folder, "contact_sheet.png"), "wb") as file:
-        figure.savefig(file, dpi=100, format="png")
-    pyplot.close(figure)
-    path = os.path.join(folder, "labels.csv")
-    if not os.path.exists(path):
-        # Never rewritten: from now on it may hold a person's work.
-        with replacing(path) as file:
-            write_template(
-                file, _session_id(_read_session(directory)), pending["round"],
-                indices, files,
-            )
-    return path
-
-
 def _save_array(path, array):
     with replacing(path, "wb") as file:
         np.save(file, array)
-
-
-def _displayable(image):
-    image = np.asarray(image, "float32")
-    if image.shape[-1] == 1:
-        image = image[..., 0]
-    low, high = float(image.min()), float(image.max())
-    if low < 0 or high > 1:
-        image = (image - low) / max(high - low, 1e-12)
-    return image
 
 
 def _write_json(path, payload):
