@@ -44,8 +44,8 @@ import time
 import numpy as np
 
 import keras_dbal
-from keras_dbal import experiment
-from keras_dbal.data import load_dataset
+from keras_dbal.active import experiment
+from keras_dbal.datasets.loaders import load_dataset
 
 # Table 1 of Gal et al. (2017): acquired images needed to reach 10% / 5%
 # test error on MNIST (full training set as pool, 10,000 test images).
@@ -95,7 +95,7 @@ PRESETS = {
     # deterministic twins, BALD is left out: under the point-mass posterior
     # of the paper's Section 5.2 it scores every image 0 and acquires at
     # random, so the random row stands for it (variation ratios' twin is
-    # 1 - max softmax, see keras_dbal.experiment.POINT_MASS_FORMS).
+    # 1 - max softmax, see keras_dbal.active.experiment.POINT_MASS_FORMS).
     "quick": {
         "dataset": None,
         "config": {

@@ -44,6 +44,10 @@ import keras_dbal
 from keras_dbal import acquisition
 from keras_dbal import backend
 
+# The baseline `full_passes` is built from the sampler's internal parts.
+from keras_dbal.layers.mask_scope import MaskScope
+from keras_dbal.sampling.masks import masker
+
 QUERY_SIZE = 10
 
 
@@ -86,30 +90,56 @@ def _cached(key, build):
     return _CACHE[key]
 
 
-class _LoopSampler(keras_dbal.MCSampler):
-    """T unfolded whole-model passes per chunk, each with its own seed."""
-
-    def _forward(self, images, seed):
-        passes = []
-        for sample in range(self.loop_samples):
-            with keras_dbal.layers.MaskScope(
-                self._masker(
-                    backend.fold_in(seed, 1000 + sample), 1, images.shape[0]
-                )
-            ):
-                passes.append(self.model(images, training=False))
-        return keras.ops.stack(passes)
-
-
 def _full_pass_sampler(model, num_samples, chunk_size):
     def build():
-        loop = _LoopSampler(
-            model, 1, chunk_size=chunk_size, split=False, seed=0
-        )
-        loop.loop_samples = num_samples
-        return loop
+        return _FullPasses(model, num_samples, chunk_size)
 
     return _cached(("loop", id(model), num_samples, chunk_size), build)
+
+
+class _FullPasses:
+    """T unfolded whole-model passes per chunk, each with its own masks.
+
+    Built from the sampler's internal parts (the mask scope and masks) so
+    that it draws masks exactly as `MCSampler` does and differs from it
+    only in running the whole model T times instead of folding.
+    """
+
+    def __init__(self, model, num_samples, chunk_size):
+        self.model = model
+        self.num_samples = num_samples
+        self.chunk_size = chunk_size
+        self.function = backend.compile_function(
+            self._scores, model.variables
+        )
+
+    def _scores(self, images, seed):
+        passes = []
+        for sample in range(self.num_samples):
+            layer_masks = masker(
+                backend.fold_in(seed, 1000 + sample), 1, images.shape[0]
+            )
+            with MaskScope(layer_masks):
+                passes.append(self.model(images, training=False))
+        return acquisition.bald(keras.ops.stack(passes))
+
+    def top_n(self, pool, acquisition_fn, n, seed=0):
+        del acquisition_fn  # always BALD, compiled in
+        scores = []
+        for start in range(0, len(pool), self.chunk_size):
+            chunk = pool[start:start + self.chunk_size]
+            count = len(chunk)
+            if count < self.chunk_size:
+                padding = np.zeros(
+                    (self.chunk_size - count,) + chunk.shape[1:], chunk.dtype
+                )
+                chunk = np.concatenate([chunk, padding])
+            chunk_seed = np.array([seed, start], dtype="int32")
+            result = self.function(chunk, chunk_seed)
+            scores.append(keras.ops.convert_to_numpy(result)[:count])
+        scores = np.concatenate(scores)
+        order = np.argsort(-scores, kind="stable")[:n]
+        return order, scores[order]
 
 
 class _PeakMemory:

@@ -1,5 +1,5 @@
 import sys
 
-from keras_dbal.cli import main
+from keras_dbal.tools.cli import main
 
 sys.exit(main())

@@ -15,7 +15,7 @@ Reference:
       Data", ICML 2017, Section 3.
 """
 
-import numpy as np
+import keras
 from keras import ops
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "margin",
     "max_entropy",
     "mean_std",
+    "name_of",
     "names",
     "random",
     "variation_ratios",
@@ -162,18 +163,19 @@ def random(probs, seed=None):
     """Uniform random scores, the baseline of Gal et al. (2017).
 
     `score ~ U(0, 1)`, independent of `probs` (which only sets N). The
-    sampler never runs the model for this function.
+    learner never runs the model for this function: it scores the
+    candidates directly.
 
     Args:
         probs: Class probabilities, `(T, N, C)`, or anything with N as its
             second dimension.
-        seed: Integer seed or `numpy.random.Generator`.
+        seed: Integer seed (the same seed gives the same scores), a
+            `keras.random.SeedGenerator`, or None for Keras's global one.
 
     Returns:
-        Scores, `(N,)`, as a float32 numpy array.
+        Scores, `(N,)`.
     """
-    rng = np.random.default_rng(seed)
-    return rng.random(ops.shape(probs)[1]).astype("float32")
+    return keras.random.uniform((ops.shape(probs)[1],), seed=seed)
 
 
 _REGISTRY = {
@@ -217,7 +219,11 @@ def get(identifier):
 
 
 def name_of(identifier):
-    """The registered name of an acquisition function, or its `__name__`."""
+    """The registered name of an acquisition function, or its `__name__`.
+
+    Args:
+        identifier: A registered name or an acquisition function.
+    """
     function = get(identifier)
     for name, registered in _REGISTRY.items():
         if registered is function:

@@ -2,6 +2,8 @@
 
 import keras
 
+__all__ = ["LabelScaledL2"]
+
 
 @keras.saving.register_keras_serializable(package="keras_dbal")
 class LabelScaledL2(keras.regularizers.Regularizer):

@@ -17,9 +17,9 @@ import sys
 import keras
 
 import keras_dbal
-from keras_dbal.data import Pool
-from keras_dbal.data import balanced_indices
-from keras_dbal.data import load_digits
+from keras_dbal.active.pool import Pool
+from keras_dbal.active.selection import balanced_indices
+from keras_dbal.datasets.loaders import load_digits
 
 ACQUISITIONS = ("bald", "max_entropy", "variation_ratios")
 STORE = pathlib.Path(__file__).parent / "data"
@@ -36,8 +36,10 @@ def run_loop(acquisition, x, y, x_test, y_test):
     pool = Pool(x, y)
     initial = balanced_indices(y, 1, seed=0)
     learner.teach(pool, y[initial], indices=initial)
-    curve = learner.run(pool, rounds=2, n=5, x_test=x_test, y_test=y_test,
-                        progress=False)
+    curve = keras_dbal.active.simulate(
+        learner, pool, rounds=2, n=5, x_test=x_test, y_test=y_test,
+        progress=False,
+    )
     return {
         "queries": [entry["indices"] for entry in learner.history_],
         "error": [point["error"] for point in curve],

@@ -16,7 +16,7 @@ def _fixed_seed():
 
 @pytest.fixture(scope="session")
 def digits():
-    from keras_dbal.data import load_digits
+    from keras_dbal.datasets.loaders import load_digits
 
     return load_digits()
 

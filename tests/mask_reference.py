@@ -1,4 +1,4 @@
-"""An independent numpy rebuild of `keras_dbal.masks.keep_mask`."""
+"""An independent numpy rebuild of `keras_dbal.sampling.masks.keep_mask`."""
 
 import keras
 import numpy as np

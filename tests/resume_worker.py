@@ -16,9 +16,9 @@ import keras
 import numpy as np
 
 import keras_dbal
-from keras_dbal.checkpoint import latest
-from keras_dbal.data import Pool
-from keras_dbal.data import load_digits
+from keras_dbal.active.pool import Pool
+from keras_dbal.datasets.loaders import load_digits
+from keras_dbal.saving.folders import latest
 
 
 def journal(path, positions):

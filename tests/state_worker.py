@@ -18,10 +18,10 @@ import signal
 import sys
 import time
 
-from keras_dbal import checkpoint
-from keras_dbal.data import Pool
-from keras_dbal.data import load_digits
-from keras_dbal.locking import lock_directory
+from keras_dbal.active.pool import Pool
+from keras_dbal.datasets.loaders import load_digits
+from keras_dbal.saving import checkpoint
+from keras_dbal.saving.locking import lock_directory
 from tests.resume_worker import start_or_continue
 
 

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from keras import ops
 
 from keras_dbal import acquisition
 from keras_dbal import backend
@@ -194,11 +195,34 @@ def test_compiles_inside_backend_function(rng):
 
 def test_random_is_seeded_and_uniform():
     probs = np.zeros((1, 10_000, 2))
-    first = acquisition.random(probs, seed=3)
-    np.testing.assert_array_equal(first, acquisition.random(probs, seed=3))
-    assert not np.array_equal(first, acquisition.random(probs, seed=4))
-    # Mean of 10,000 U(0, 1) draws: standard deviation 0.0029.
+
+    def draw(seed):
+        return ops.convert_to_numpy(acquisition.random(probs, seed=seed))
+
+    first = draw(3)
+    np.testing.assert_array_equal(first, draw(3))
+    assert not np.array_equal(first, draw(4))
+    assert first.shape == (10_000,)
+    assert ((first >= 0) & (first < 1)).all()
+    # Mean of 10,000 U(0, 1) draws: standard deviation 0.0029; the share
+    # below 0.25: standard deviation 0.0043.
     assert abs(first.mean() - 0.5) < 0.015
+    assert abs((first < 0.25).mean() - 0.25) < 0.02
+
+
+def test_random_acquisition_is_one_function_for_every_caller():
+    # The learner's random query draws its scores from this function.
+    from keras_dbal.active.selection import random_query
+
+    positions = np.arange(100, 200)
+    chosen, scores = random_query(positions, 5, seed=7)
+    expected = ops.convert_to_numpy(
+        acquisition.random(np.zeros((1, 100, 1)), seed=7)
+    )
+    np.testing.assert_array_equal(
+        chosen, positions[np.argsort(-expected, kind="stable")[:5]]
+    )
+    np.testing.assert_allclose(scores, np.sort(expected)[::-1][:5])
 
 
 def test_get_by_name_and_callable():

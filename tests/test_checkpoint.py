@@ -16,10 +16,11 @@ import pytest
 import keras_dbal
 from keras_dbal import ActiveLearner
 from keras_dbal import Pool
-from keras_dbal import checkpoint
-from keras_dbal.checkpoint import CheckpointError
-from keras_dbal.checkpoint import CheckpointWarning
-from keras_dbal.locking import StateLockedError
+from keras_dbal.saving import checkpoint
+from keras_dbal.saving import folders
+from keras_dbal.saving.checkpoint import CheckpointError
+from keras_dbal.saving.checkpoint import CheckpointWarning
+from keras_dbal.saving.locking import StateLockedError
 from tests.conftest import requires_backend
 
 ROUNDS = 6
@@ -93,12 +94,12 @@ def test_only_recent_checkpoints_are_kept(taught):
     chosen = learner.query(pool, n=3)
     learner.teach(pool, pool.oracle(chosen), indices=chosen)
     names = sorted(n for n in os.listdir(state) if n.startswith("ckpt-"))
-    assert len(names) == 2 and checkpoint.latest(state) == names[-1]
+    assert len(names) == 2 and folders.latest(state) == names[-1]
 
 
 def test_interrupted_save_is_ignored(taught, digits):
     learner, _, state = taught
-    before = checkpoint.latest(state)
+    before = folders.latest(state)
     # What a crash in the middle of a save leaves behind.
     partial = state / ".tmp-crashed"
     partial.mkdir()
@@ -107,7 +108,7 @@ def test_interrupted_save_is_ignored(taught, digits):
     (x, y), _ = digits
     resumed = ActiveLearner.load(state, pool=Pool(x[:150], y[:150]))
     assert resumed.num_labelled == learner.num_labelled
-    assert checkpoint.latest(state) == before
+    assert folders.latest(state) == before
     resumed.checkpoint()
     assert not partial.exists()
 
@@ -143,7 +144,7 @@ def test_another_pool_is_refused(taught, digits):
 
 def test_unknown_format_is_explained(taught):
     _, _, state = taught
-    folder = state / checkpoint.latest(state)
+    folder = state / folders.latest(state)
     saved = json.loads((folder / "state.json").read_text())
     saved["format"] = checkpoint.FORMAT + 1
     (folder / "state.json").write_text(json.dumps(saved))
@@ -228,7 +229,7 @@ def test_sigkill_at_random_points_loses_nothing(tmp_path):
 
 def test_leftover_newer_folder_is_continued_not_collided_with(taught, digits):
     learner, pool, state = taught
-    newest = checkpoint.latest(state)
+    newest = folders.latest(state)
     number = int(newest.rsplit("-", 1)[1]) + 1
     # What a crash between the rename and LATEST leaves: a complete
     # folder one past LATEST.
@@ -236,10 +237,10 @@ def test_leftover_newer_folder_is_continued_not_collided_with(taught, digits):
     learner.close()
     (x, y), _ = digits
     resumed = ActiveLearner.load(state, pool=Pool(x[:150], y[:150]))
-    assert (state / checkpoint.LATEST).read_text() == f"ckpt-{number:08d}"
+    assert (state / folders.LATEST).read_text() == f"ckpt-{number:08d}"
     chosen = resumed.query(Pool(x[:150], y[:150]), n=3)
     resumed.teach(resumed_pool(resumed, digits), y[chosen], indices=chosen)
-    assert checkpoint.latest(state) == f"ckpt-{number + 2:08d}"
+    assert folders.latest(state) == f"ckpt-{number + 2:08d}"
     assert resumed.num_labelled == 13
 
 
@@ -268,14 +269,14 @@ def test_sigkill_between_rename_and_latest_loses_nothing(tmp_path):
     asked = {p for line in out.splitlines() for p in json.loads(line)}
     assert len(asked) == 15
     # The folder of the killed save is complete but LATEST lags behind.
-    assert (state / checkpoint.LATEST).read_text() != checkpoint.latest(state)
+    assert (state / folders.LATEST).read_text() != folders.latest(state)
     second = worker("teach", state, 0)
     out, err = second.communicate(timeout=600)
     assert second.returncode == 0, err[-2000:]
     labelled = json.loads(out.splitlines()[-1])["labelled"]
     # The five labels of the killed teach were recovered, none twice.
     assert asked <= set(labelled) and len(labelled) == len(set(labelled)) == 20
-    assert (state / checkpoint.LATEST).read_text() == checkpoint.latest(state)
+    assert (state / folders.LATEST).read_text() == folders.latest(state)
 
 
 @requires_backend("tensorflow")
@@ -315,7 +316,7 @@ def test_damaged_newest_checkpoint_falls_back(taught, digits, filename):
     chosen = learner.query(pool, n=3)
     learner.teach(pool, y_of(digits, chosen), indices=chosen)
     learner.close()
-    newest, previous = checkpoint.latest(state), sorted(
+    newest, previous = folders.latest(state), sorted(
         n for n in os.listdir(state) if n.startswith("ckpt-")
     )[-2]
     path = state / newest / filename
@@ -324,7 +325,7 @@ def test_damaged_newest_checkpoint_falls_back(taught, digits, filename):
     with warns_damaged(f"{filename} is damaged"):
         resumed = ActiveLearner.load(state, pool=Pool(x[:150], y[:150]))
     # The previous checkpoint was the same labels before the fit: refitted.
-    assert resumed.num_labelled == 13 and checkpoint.latest(state) != previous
+    assert resumed.num_labelled == 13 and folders.latest(state) != previous
     assert (state / f"damaged-{newest}").is_dir()
 
 
@@ -367,3 +368,47 @@ def test_a_load_failure_that_is_not_damage_moves_nothing(taught,
     with pytest.raises(CheckpointError, match="no room for the model"):
         ActiveLearner.load(state)
     assert sorted(os.listdir(state)) == before
+
+
+class CountingCallback(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+
+
+def test_unsaveable_fit_arguments_must_be_given_again(tmp_path, digits):
+    (x, y), _ = digits
+    model = keras_dbal.gal_cnn((8, 8, 1), seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    callback = CountingCallback()
+    with ActiveLearner(
+        model, "bald", mc_samples=3, seed=0, checkpoint_dir=tmp_path / "s",
+        fit_kwargs={"epochs": 2, "batch_size": 16, "callbacks": [callback],
+                    "class_weight": {c: 1.0 for c in range(10)}},
+    ) as learner:
+        learner.teach(x[:20], y[:20])
+    assert callback.epochs == 2
+    with pytest.raises(CheckpointError, match=r"\['callbacks', 'class_wei"):
+        ActiveLearner.load(tmp_path / "s")
+    # Nothing was taken: the directory is free for the next load.
+    again = CountingCallback()
+    resumed = ActiveLearner.load(
+        tmp_path / "s",
+        fit_kwargs={"callbacks": [again], "class_weight": None},
+    )
+    assert resumed.fit_kwargs == {
+        "verbose": 0, "epochs": 2, "batch_size": 16, "callbacks": [again],
+        "class_weight": None,
+    }
+    resumed.teach(x[20:25], y[20:25])
+    assert again.epochs == 2
+
+
+def test_load_can_continue_with_another_acquisition(taught):
+    learner, _, state = taught
+    learner.close()
+    resumed = ActiveLearner.load(state, acquisition="max_entropy")
+    assert resumed.acquisition_name == "max_entropy"

@@ -1,7 +1,7 @@
 import numpy as np
 
-from keras_dbal.chunks import array_positions
-from keras_dbal.chunks import iter_chunks
+from keras_dbal.sampling.chunks import array_positions
+from keras_dbal.sampling.chunks import iter_chunks
 
 
 def test_array_positions_by_hand():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import keras_dbal
-from keras_dbal import cli
+from keras_dbal.tools import cli
 
 # File formats, commands and checks that do not depend on the Keras
 # backend: CI runs this module under TensorFlow only.
@@ -96,7 +96,7 @@ def test_help_prints_no_tensorflow_log_lines():
 )
 def test_run_fails_before_any_compute(args, match, tmp_path, capsys,
                                       monkeypatch):
-    from keras_dbal import experiment
+    from keras_dbal.active import experiment
 
     def never(*args, **kwargs):
         raise AssertionError("trained before checking its arguments")
@@ -113,7 +113,7 @@ def test_run_refuses_an_unwritable_out_at_once(tmp_path, capsys):
 
 
 def test_run_keeps_the_runs_that_finished(tmp_path, monkeypatch, capsys):
-    from keras_dbal import experiment
+    from keras_dbal.active import experiment
 
     finished = []
 
@@ -135,3 +135,15 @@ def test_run_keeps_the_runs_that_finished(tmp_path, monkeypatch, capsys):
     assert sorted(os.listdir(out)) == [
         "learning_curve.png", "results.csv", "results.json"
     ]
+
+
+def test_run_defaults_are_the_experiment_runners():
+    from keras_dbal.active import ExperimentConfig
+
+    args = cli._parser().parse_args(["run"])
+    defaults = ExperimentConfig()
+    for name in ("rounds", "query_size", "mc_samples", "initial_per_class",
+                 "epochs", "batch_size", "pool_subset"):
+        assert getattr(args, name) == getattr(defaults, name), name
+    assert tuple(args.seed) == defaults.seeds
+    assert tuple(args.acquisition) == defaults.acquisitions

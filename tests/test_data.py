@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
-from keras_dbal.data import DataError
-from keras_dbal.data import Pool
-from keras_dbal.data import balanced_indices
-from keras_dbal.data import load_dataset
-from keras_dbal.data import load_npz
-from keras_dbal.data import load_npz_array
-from keras_dbal.data import scale_images
+from keras_dbal.active.pool import Pool
+from keras_dbal.active.selection import balanced_indices
+from keras_dbal.datasets.loaders import DataError
+from keras_dbal.datasets.loaders import load_dataset
+from keras_dbal.datasets.loaders import load_npz
+from keras_dbal.datasets.loaders import load_npz_array
+from keras_dbal.datasets.loaders import scale_images
 
 # File formats, commands and checks that do not depend on the Keras
 # backend: CI runs this module under TensorFlow only.

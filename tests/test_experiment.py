@@ -1,6 +1,6 @@
 import pytest
 
-from keras_dbal import experiment
+from keras_dbal.active import experiment
 
 
 class RecordingLearner:
@@ -14,19 +14,22 @@ class RecordingLearner:
     def teach(self, *args, **kwargs):
         return self
 
-    def run(self, pool, rounds, n, **kwargs):
-        return [{"num_labelled": 10, "accuracy": 0.5, "error": 0.5,
-                 "error_without_dropout": 0.4}]
+
+
+def fake_simulate(learner, pool, rounds, n, **kwargs):
+    return [{"num_labelled": 10, "accuracy": 0.5, "error": 0.5,
+             "error_without_dropout": 0.4}]
 
 
 def test_deterministic_twins_use_point_mass_forms(digits, monkeypatch):
     (x_train, y_train), (x_test, y_test) = digits
     RecordingLearner.made = []
     monkeypatch.setattr(experiment, "ActiveLearner", RecordingLearner)
+    monkeypatch.setattr(experiment, "simulate", fake_simulate)
     config = experiment.ExperimentConfig(
         acquisitions=("variation_ratios",),
         deterministic=("variation_ratios", "bald", "max_entropy"),
-        rounds=1, initial_per_class=1,
+        rounds=1, initial_per_class=1, seeds=(0,),
     )
     data = ((x_train[:100], y_train[:100]), (x_test[:20], y_test[:20]))
     results = experiment.run_experiment(

@@ -11,10 +11,11 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from keras_dbal import checkpoint
-from keras_dbal import cli
-from keras_dbal import labelling
-from keras_dbal.labelling import LabelFileError
+from keras_dbal import ActiveLearner
+from keras_dbal.saving import checkpoint
+from keras_dbal.tools import cli
+from keras_dbal.tools import labelling
+from keras_dbal.tools.labelling import LabelFileError
 from tests.conftest import requires_backend
 from tests.test_checkpoint import snapshot
 
@@ -363,7 +364,7 @@ def test_teach_waits_for_the_lock_and_two_at_once_teach_once(copy, session):
             assert err.startswith("keras-dbal: error: ")
             assert err.count("\n") == 1
             assert "in use by process" in err or "No round is waiting" in err
-    learner = checkpoint.load_learner(state / "learner")
+    learner = ActiveLearner.load(state / "learner")
     assert learner.num_labelled == 2 * N_QUERY
     assert len(set(learner.pool_indices_.tolist())) == 2 * N_QUERY
 

@@ -287,14 +287,14 @@ def test_evaluate_scores_the_predictions(small):
 
 
 @pytest.mark.slow
-def test_run_records_a_learning_curve(digits):
+def test_simulate_records_a_learning_curve(digits):
     (x_train, y_train), (x_test, y_test) = digits
     learner = make_learner(fit_kwargs={"epochs": 2})
     pool = Pool(x_train[:300], y_train[:300])
     learner.teach(pool, y_train[:20], indices=np.arange(20))
-    curve = learner.run(
-        pool, rounds=2, n=5, x_test=x_test[:50], y_test=y_test[:50],
-        progress=False,
+    curve = keras_dbal.active.simulate(
+        learner, pool, rounds=2, n=5, x_test=x_test[:50],
+        y_test=y_test[:50], progress=False,
     )
     assert [point["num_labelled"] for point in curve] == [20, 25, 30]
     assert all(0 <= point["accuracy"] <= 1 for point in curve)
@@ -397,3 +397,21 @@ def test_subclassed_model_learns_and_queries(small):
     assert len(set(chosen.tolist())) == 5 and chosen.min() >= 20
     probs = learner.predict(x[:3])
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_predict_with_another_t_builds_its_sampler_once(small):
+    x, y = small
+    learner = make_learner(fit_kwargs={"epochs": 1})
+    learner.teach(x[:20], y[:20])
+    first = learner.predict(x[20:60], mc_samples=7, seed=1)
+    sampler = learner._samplers.get(7)
+    assert learner.predict(x[20:60], mc_samples=7, seed=1) is not first
+    np.testing.assert_array_equal(
+        learner.predict(x[20:60], mc_samples=7, seed=1), first
+    )
+    assert learner._samplers.get(7) is sampler
+    assert sampler.mc_samples == 7 and learner.sampler.mc_samples == 4
+    reference = keras_dbal.MCSampler(
+        learner.model, 7, chunk_size=learner.sampler.chunk_size
+    ).sample(x[20:60], seed=1).mean(axis=0)
+    np.testing.assert_array_equal(first, reference)

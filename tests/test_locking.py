@@ -2,9 +2,9 @@ import os
 
 import pytest
 
-from keras_dbal.locking import LOCK_FILE
-from keras_dbal.locking import StateLockedError
-from keras_dbal.locking import lock_directory
+from keras_dbal.saving.locking import LOCK_FILE
+from keras_dbal.saving.locking import StateLockedError
+from keras_dbal.saving.locking import lock_directory
 
 # File formats, commands and checks that do not depend on the Keras
 # backend: CI runs this module under TensorFlow only.

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from keras_dbal import backend
-from keras_dbal.masks import field_bits
-from keras_dbal.masks import keep_mask
+from keras_dbal.sampling.masks import field_bits
+from keras_dbal.sampling.masks import keep_mask
 from tests.mask_reference import reference_masks
 
 

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from keras_dbal import backend
-from keras_dbal.layers import MaskScope
 from keras_dbal.layers import MCDropout
+from keras_dbal.layers.mask_scope import MaskScope
 from tests.conftest import requires_backend
 from tests.layer_testing import run_layer_test
 

@@ -4,7 +4,7 @@ import pytest
 
 from keras_dbal import MCDropout
 from keras_dbal import gal_cnn
-from keras_dbal.model_split import split_model
+from keras_dbal.sampling.model_split import split_model
 
 
 @pytest.fixture

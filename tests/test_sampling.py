@@ -6,7 +6,7 @@ from keras_dbal import MCDropout
 from keras_dbal import MCSampler
 from keras_dbal import acquisition
 from keras_dbal import gal_cnn
-from keras_dbal.layers import MaskScope
+from keras_dbal.layers.mask_scope import MaskScope
 from tests.conftest import requires_backend
 from tests.mask_reference import reference_masks
 
@@ -269,13 +269,13 @@ def test_batch_normalization_stays_in_inference(rng):
 def test_traced_once_per_chunk_shape(cnn, rng, monkeypatch):
     sampler = MCSampler(cnn, T, chunk_size=8, seed=0)
     traces = []
-    forward = sampler._forward
+    forward = sampler._passes.samples
 
     def counting_forward(images, seed):
         traces.append(1)
         return forward(images, seed)
 
-    monkeypatch.setattr(sampler, "_forward", counting_forward)
+    monkeypatch.setattr(sampler._passes, "samples", counting_forward)
     sampler.score(rng.random((29, 8, 8, 1)), acquisition.bald)
     sampler.score(rng.random((13, 8, 8, 1)), acquisition.bald)
     assert len(traces) == 1
@@ -284,13 +284,13 @@ def test_traced_once_per_chunk_shape(cnn, rng, monkeypatch):
 def test_small_pools_pad_to_a_power_of_two(cnn, rng, monkeypatch):
     sampler = MCSampler(cnn, T, chunk_size=64, seed=0)
     shapes = []
-    forward = sampler._forward
+    forward = sampler._passes.samples
 
     def recording_forward(images, seed):
         shapes.append(images.shape[0])
         return forward(images, seed)
 
-    monkeypatch.setattr(sampler, "_forward", recording_forward)
+    monkeypatch.setattr(sampler._passes, "samples", recording_forward)
     for size in (13, 15, 29, 100):
         scores = sampler.score(rng.random((size, 8, 8, 1)), acquisition.bald)
         assert scores[1].shape == (size,)

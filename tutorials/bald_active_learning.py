@@ -45,10 +45,10 @@ their labels play the oracle.
 """
 
 data_path = sys.argv[1] if len(sys.argv) > 1 else None
-(x_pool, y_pool), (x_test, y_test) = keras_dbal.data.load_dataset(
+(x_pool, y_pool), (x_test, y_test) = keras_dbal.datasets.load_dataset(
     "digits", path=data_path
 )
-initial = keras_dbal.data.balanced_indices(y_pool, per_class=2, seed=0)
+initial = keras_dbal.active.balanced_indices(y_pool, per_class=2, seed=0)
 print(f"{len(x_pool)} pool images, {len(x_test)} test images")
 
 """
@@ -86,8 +86,8 @@ for acquisition in ("bald", "random"):
     learner = make_learner(acquisition)
     pool = keras_dbal.Pool(x_pool, y_pool)
     learner.teach(pool, y_pool[initial], indices=initial)
-    curves[acquisition] = learner.run(
-        pool, rounds=ROUNDS, n=10, x_test=x_test, y_test=y_test,
+    curves[acquisition] = keras_dbal.active.simulate(
+        learner, pool, rounds=ROUNDS, n=10, x_test=x_test, y_test=y_test,
     )
 
 """

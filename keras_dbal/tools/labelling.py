@@ -6,7 +6,7 @@ A labelling session lives in one state directory:
       .lock               held by the one command working here
       session.json        number of classes, where the pool came from
       pool.npy            the unlabelled images, copied once
-      learner/            the ActiveLearner's checkpoints (see checkpoint)
+      learner/            the ActiveLearner's checkpoints (keras_dbal.saving)
       pending.json        the round waiting for labels, if any
       rounds/round-0003/  contact_sheet.png, images/*.png, labels.csv
 
@@ -24,31 +24,33 @@ half-written files.
 """
 
 import contextlib
-import json
 import os
-import shutil
 import warnings
 
 import keras
 import numpy as np
 
-from keras_dbal import checkpoint
-from keras_dbal import validation
-from keras_dbal.atomic import replacing
-from keras_dbal.atomic import write_atomically
-from keras_dbal.checkpoint_folders import remove_temporaries
-from keras_dbal.contact_sheets import write_round
-from keras_dbal.data import DataError
-from keras_dbal.data import Pool
-from keras_dbal.data import scale_images
-from keras_dbal.label_files import CSV_COLUMNS
-from keras_dbal.label_files import LabelFileError
-from keras_dbal.label_files import LabelFileWarning
-from keras_dbal.label_files import read_labels
-from keras_dbal.label_files import read_template
-from keras_dbal.learner import ActiveLearner
-from keras_dbal.locking import lock_directory
+from keras_dbal.active.learner import ActiveLearner
+from keras_dbal.active.pool import Pool
+from keras_dbal.active.selection import derive_seed
+from keras_dbal.active.selection import random_query
+from keras_dbal.datasets.loaders import DataError
+from keras_dbal.datasets.loaders import scale_images
 from keras_dbal.models import gal_cnn
+from keras_dbal.saving.folders import remove_temporaries
+from keras_dbal.saving.locking import lock_directory
+from keras_dbal.tools.contact_sheets import write_round
+from keras_dbal.tools.label_files import CSV_COLUMNS
+from keras_dbal.tools.label_files import LabelFileError
+from keras_dbal.tools.label_files import LabelFileWarning
+from keras_dbal.tools.label_files import read_labels
+from keras_dbal.tools.label_files import read_template
+from keras_dbal.tools.session_files import next_round
+from keras_dbal.tools.session_files import read_json
+from keras_dbal.tools.session_files import remove_unfinished_init
+from keras_dbal.tools.session_files import save_array
+from keras_dbal.tools.session_files import write_json
+from keras_dbal.utils import validation
 
 __all__ = [
     "CSV_COLUMNS",
@@ -77,7 +79,7 @@ def init_session(
         epochs, batch_size: Passed to `model.fit`.
         source: Where the images came from, for the record.
         max_value: The pixel value that means white (see
-            `keras_dbal.data.scale_images`).
+            `keras_dbal.datasets.scale_images`).
     """
     num_classes = validation.positive_int(num_classes, "num_classes")
     pool = Pool(scale_images(
@@ -89,8 +91,8 @@ def init_session(
                 f"{directory} already holds a labelling session; query or "
                 "teach it, or choose another directory."
             )
-        _remove_unfinished_init(os.path.join(directory, "learner"))
-        _save_array(os.path.join(directory, "pool.npy"), pool.x)
+        remove_unfinished_init(os.path.join(directory, "learner"))
+        save_array(os.path.join(directory, "pool.npy"), pool.x)
         keras.utils.set_random_seed(seed)
         model = gal_cnn(pool.x.shape[1:], num_classes, seed=seed)
         model.compile(
@@ -101,10 +103,9 @@ def init_session(
             fit_kwargs={"epochs": epochs, "batch_size": batch_size},
             checkpoint_dir=os.path.join(directory, "learner"),
         ) as learner:
-            learner.pool_ = pool.identity()
             learner.checkpoint()
         # Written last: a session exists once everything it names does.
-        _write_json(
+        write_json(
             os.path.join(directory, "session.json"),
             {"num_classes": num_classes, "source": source, "seed": seed,
              "pool": pool.identity()},
@@ -113,7 +114,11 @@ def init_session(
 
 
 def pending_round(directory):
-    """`{"round", "indices"}` of the round waiting for labels, or None."""
+    """`{"round", "indices"}` of the round waiting for labels, or None.
+
+    Args:
+        directory: The session's state directory.
+    """
     return _read_pending(directory)
 
 
@@ -124,6 +129,10 @@ def query_session(directory, n):
     untouched, whatever n is) rather than a new one chosen. Before any
     label, the images are chosen at random (seeded): a model with nothing
     learned has no uncertainty worth following.
+
+    Args:
+        directory: The session's state directory.
+        n: Images to choose.
 
     Returns:
         The path of the round's CSV.
@@ -148,17 +157,20 @@ def query_session(directory, n):
                     " are unlabelled."
                 )
             if learner.num_labelled == 0:
-                rng = np.random.default_rng([learner.seed or 0, 0])
-                chosen = np.sort(rng.choice(len(pool), n, replace=False))
+                chosen, _ = random_query(
+                    pool.unlabelled_indices, n,
+                    derive_seed(learner.seed or 0, "query", 0),
+                )
+                chosen = np.sort(chosen)
             else:
                 chosen = learner.query(pool, n=n)
                 learner.checkpoint()
             # Past every round folder, whatever the learner counts (an
             # older checkpoint after damage): a new round never reuses a
             # folder whose CSV a person may have filled.
-            round_number = _next_round(directory)
+            round_number = next_round(directory)
             pending = {"round": round_number, "indices": chosen.tolist()}
-            _write_json(os.path.join(directory, "pending.json"), pending)
+            write_json(os.path.join(directory, "pending.json"), pending)
         learner.close()
         return write_round(directory, pool, pending, _session_id(session))
 
@@ -239,43 +251,6 @@ def _session_id(session):
     return session["pool"]["fingerprint"][:12]
 
 
-def _next_round(directory):
-    folder = os.path.join(directory, "rounds")
-    numbers = [
-        int(name.rsplit("-", 1)[1]) for name in (
-            os.listdir(folder) if os.path.isdir(folder) else []
-        ) if name.startswith("round-") and name.rsplit("-", 1)[1].isdigit()
-    ]
-    return max(numbers, default=-1) + 1
-
-
-def _remove_unfinished_init(learner_dir):
-    """Remove what an init that stopped part way left, if it holds no label.
-
-    Without session.json no query or teach can have run here, so such a
-    learner holds no label; one that does (a folder of the user's own) is
-    refused, never deleted.
-    """
-    if not os.path.isdir(learner_dir):
-        return
-    with lock_directory(learner_dir):
-        for name in os.listdir(learner_dir):
-            path = os.path.join(learner_dir, name, "state.json")
-            if ".tmp-" in name or not os.path.isfile(path):
-                continue
-            try:
-                with open(path) as file:
-                    labelled = json.load(file).get("num_labelled")
-            except (OSError, ValueError, AttributeError):
-                labelled = None
-            if labelled != 0:
-                raise ValueError(
-                    f"{learner_dir} holds a learner with labels but "
-                    f"{os.path.dirname(learner_dir)} has no session.json; "
-                    "it is not deleted. Restore session.json, or choose "
-                    "another directory."
-                )
-        shutil.rmtree(learner_dir)
 
 
 def _read_session(directory):
@@ -285,13 +260,13 @@ def _read_session(directory):
             f"{directory} holds no labelling session: create one with "
             "`keras-dbal init`."
         )
-    return _read_json(path)
+    return read_json(path)
 
 
 def _open(directory):
     session = _read_session(directory)
     pool = _load_pool(directory, session)
-    learner = checkpoint.load_learner(
+    learner = ActiveLearner.load(
         os.path.join(directory, "learner"), pool=pool
     )
     return session, pool, learner
@@ -321,7 +296,7 @@ def _read_pending(directory):
     if not os.path.isfile(path):
         return None
     try:
-        pending = _read_json(path)
+        pending = read_json(path)
         indices = (
             pending.get("indices") if isinstance(pending, dict) else None
         )
@@ -350,7 +325,7 @@ def _read_pending(directory):
 
 
 def _pending_from_template(directory):
-    number = _next_round(directory) - 1
+    number = next_round(directory) - 1
     path = os.path.join(
         directory, "rounds", f"round-{number:04d}", "labels.csv"
     )
@@ -376,20 +351,3 @@ def _check_pending(directory, pending, pool):
             f"positions must be distinct and in [0, {len(pool)}). Delete it "
             "to rebuild the waiting round from its CSV template."
         )
-
-
-def _read_json(path):
-    try:
-        with open(path) as file:
-            return json.load(file)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise LabelFileError(f"Cannot read {path}: {error}") from None
-
-
-def _save_array(path, array):
-    with replacing(path, "wb") as file:
-        np.save(file, array)
-
-
-def _write_json(path, payload):
-    write_atomically(path, json.dumps(payload, indent=1))

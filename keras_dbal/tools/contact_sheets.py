@@ -10,8 +10,8 @@ import os
 
 import numpy as np
 
-from keras_dbal.atomic import replacing
-from keras_dbal.label_files import write_template
+from keras_dbal.saving.atomic import replacing
+from keras_dbal.tools.label_files import write_template
 
 __all__ = ["write_round"]
 

@@ -1,4 +1,4 @@
-"""Saving and restoring an `ActiveLearner`: no label is ever lost.
+"""Checkpoints of a learner's state: no label is ever lost.
 
 A state directory holds numbered checkpoints:
 
@@ -24,10 +24,15 @@ reuses a number. A checkpoint whose files no longer match their recorded
 sizes and checksums (a truncated file, a bad disk) is moved aside to
 `damaged-ckpt-*` with a `CheckpointWarning`, and loading continues from
 the newest intact one. Saving and loading hold the directory's lock (see
-`keras_dbal.locking`), so a second process gets a clear error instead of
+`keras_dbal.saving.locking`), so a second process gets a clear error instead of
 interleaving its checkpoints with the first's.
+
+This module saves and reads *state*: a model, JSON settings, a JSON record
+and named arrays. It knows nothing of `ActiveLearner`, which builds itself
+from what `load_checkpoint` returns (see `ActiveLearner.load`).
 """
 
+import dataclasses
 import json
 import os
 import shutil
@@ -38,21 +43,21 @@ import keras
 import numpy as np
 
 import keras_dbal
-from keras_dbal import acquisition as acquisition_lib
-from keras_dbal import checkpoint_folders as folders
-from keras_dbal.atomic import fsync_dir
-from keras_dbal.atomic import write_atomically
-from keras_dbal.checkpoint_folders import latest
-from keras_dbal.locking import lock_directory
-from keras_dbal.refit import assign_values
-from keras_dbal.refit import variable_values
+from keras_dbal.saving import folders
+from keras_dbal.saving.atomic import fsync_dir
+from keras_dbal.saving.atomic import write_atomically
+from keras_dbal.saving.locking import lock_directory
+from keras_dbal.utils.variables import assign_values
+from keras_dbal.utils.variables import variable_values
 
 __all__ = [
+    "Checkpoint",
     "CheckpointError",
     "CheckpointWarning",
-    "latest",
-    "load_learner",
-    "save_learner",
+    "load_checkpoint",
+    "numbered",
+    "save_checkpoint",
+    "unnumbered",
 ]
 
 FORMAT = 1
@@ -73,16 +78,48 @@ class _Damaged(CheckpointError):
     """A checkpoint whose files cannot be read back as they were saved."""
 
 
-def save_learner(learner, directory, *, needs_fit=False):
-    """Write a new checkpoint of `learner` into `directory` atomically.
+@dataclasses.dataclass
+class Checkpoint:
+    """What `load_checkpoint` read back, with the directory's lock.
 
-    The caller holds the directory's lock (`ActiveLearner.save` does).
+    Attributes:
+        directory: The state directory.
+        name: The checkpoint's folder name, `ckpt-NNNNNNNN`.
+        model: The model, with its and its optimizer's variables restored.
+        settings: The JSON settings saved with it.
+        record: Every other JSON field saved with it (history, counters).
+        arrays: The named arrays saved with it.
+        needs_fit: Whether labels were added after the last fit.
+        lock: The directory's `StateLock`, held (or read-only).
+    """
+
+    directory: str
+    name: str
+    model: object
+    settings: dict
+    record: dict
+    arrays: dict
+    needs_fit: bool
+    lock: object
+
+
+def save_checkpoint(
+    directory, model, *, settings, record, arrays, needs_fit=False
+):
+    """Write a new checkpoint into `directory` atomically.
+
+    The caller holds the directory's lock.
 
     Args:
-        learner: The `ActiveLearner`.
         directory: The state directory (created if missing).
+        model: The Keras model; its and its optimizer's variables are
+            saved as arrays too (seed generator states included).
+        settings: JSON-serializable settings.
+        record: JSON-serializable fields; must hold `num_fits`, `history`
+            and `pool`.
+        arrays: Named numpy arrays (`numbered` turns a list into names).
         needs_fit: Record that labels were added but the model was not
-            refitted yet; `load_learner` then refits.
+            refitted yet.
 
     Returns:
         The path of the new checkpoint folder.
@@ -93,7 +130,9 @@ def save_learner(learner, directory, *, needs_fit=False):
     temporary = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
     os.makedirs(temporary)
     try:
-        _write_checkpoint(learner, temporary, needs_fit)
+        _write_checkpoint(
+            temporary, model, settings, record, arrays, needs_fit
+        )
         final = os.path.join(directory, name)
         os.rename(temporary, final)
     except BaseException:
@@ -107,26 +146,17 @@ def save_learner(learner, directory, *, needs_fit=False):
     return final
 
 
-def _write_checkpoint(learner, folder, needs_fit):
-    model = learner.model
+def _write_checkpoint(folder, model, settings, record, arrays, needs_fit):
     if model.optimizer is not None and not model.optimizer.built:
         # Saved unbuilt, its 2 variables would not match the built
         # optimizer that loading creates, and Keras would skip them.
         model.optimizer.build(model.trainable_variables)
     model.save(os.path.join(folder, "model.keras"))
-    arrays = {
-        "x_labelled": learner.x_labelled_,
-        "y_labelled": learner.y_labelled_,
-        "pool_indices": learner.pool_indices_,
-    }
-    arrays.update(_numbered("initial", learner.initial_weights_))
-    arrays.update(
-        _numbered("fresh_optimizer", learner.initial_optimizer_state_)
-    )
-    arrays.update(_numbered("variable", variable_values(model.variables)))
+    arrays = dict(arrays)
+    arrays.update(numbered("variable", variable_values(model.variables)))
     if model.optimizer is not None:
         arrays.update(
-            _numbered("optimizer", variable_values(model.optimizer.variables))
+            numbered("optimizer", variable_values(model.optimizer.variables))
         )
     np.savez(os.path.join(folder, "arrays.npz"), **arrays)
     state = {
@@ -134,12 +164,9 @@ def _write_checkpoint(learner, folder, needs_fit):
         "keras_dbal_version": keras_dbal.__version__,
         "keras_version": keras.__version__,
         "backend": keras.backend.backend(),
-        "settings": _settings(learner),
-        "num_fits": learner.num_fits_,
+        "settings": settings,
+        **record,
         "needs_fit": bool(needs_fit),
-        "num_labelled": learner.num_labelled,
-        "pool": learner.pool_,
-        "history": learner.history_,
         "files": {
             filename: folders.describe_file(os.path.join(folder, filename))
             for filename in _CHECKSUMMED
@@ -152,79 +179,61 @@ def _write_checkpoint(learner, folder, needs_fit):
     fsync_dir(folder)
 
 
-def load_learner(directory, *, pool=None, acquisition=None, **overrides):
-    """Rebuild an `ActiveLearner` from its latest checkpoint.
+def load_checkpoint(directory):
+    """The newest intact checkpoint in `directory`, its lock held.
 
-    The learner holds the directory's lock until it is closed; a learner
-    loaded later in the same process takes the lock over. A damaged newest
+    The lock is taken over from an older holder in this process, or held
+    read-only where the directory cannot be written. A damaged newest
     checkpoint is moved aside (`CheckpointWarning`) and the one before it
-    is loaded.
+    read; `LATEST` is repaired when it lags behind. The caller releases
+    `checkpoint.lock` when it is done (or hands it on).
 
     Args:
         directory: The state directory.
-        pool: The `Pool` the labels came from, if any. Its fingerprint must
-            match the one saved; its labels are restored from the state.
-        acquisition: Needed only if the learner used a custom acquisition
-            function, which cannot be saved.
-        **overrides: Constructor arguments to change (e.g. `verbose`).
 
     Returns:
-        The learner, refitted if the checkpoint was taken between adding
-        labels and fitting.
+        A `Checkpoint`.
 
     Raises:
-        CheckpointError: no checkpoint, none intact, an unknown format, or
-            a pool that does not match; the message says exactly what.
+        CheckpointError: no checkpoint, none intact, or an unknown format;
+            the message says exactly what.
         StateLockedError: another process is using the directory.
     """
-    from keras_dbal.learner import ActiveLearner
-
     directory = os.fspath(directory)
     if not folders.checkpoints(directory):
         raise CheckpointError(f"No checkpoint in {directory}.")
     lock = lock_directory(directory, take_over=True, allow_read_only=True)
     try:
         name, state, model, arrays = _read_newest_intact(directory, lock)
-        settings = dict(state["settings"])
-        if settings.pop("acquisition_is_custom"):
-            if acquisition is None:
-                raise CheckpointError(
-                    f"The learner in {directory} used the custom acquisition "
-                    f"function {settings['acquisition']!r}; pass it again as "
-                    "load_learner(..., acquisition=function)."
-                )
-            settings["acquisition"] = acquisition
-        settings.update(overrides)
-        learner = ActiveLearner(model, **settings)
         folder = os.path.join(directory, name)
-        _assign(model.variables, _unnumbered(arrays, "variable"), folder)
-        optimizer_values = _unnumbered(arrays, "optimizer")
+        _assign(model.variables, unnumbered(arrays, "variable"), folder)
+        optimizer_values = unnumbered(arrays, "optimizer")
         if optimizer_values:
             if not model.optimizer.built:
                 model.optimizer.build(model.trainable_variables)
             _assign(model.optimizer.variables, optimizer_values, folder)
+        if lock.owned and folders.pointer(directory) != name:
+            # A crash after the folder was renamed into place, before
+            # LATEST was written.
+            write_atomically(os.path.join(directory, LATEST), name)
     except BaseException:
         lock.release()
         raise
-    learner.initial_weights_ = _unnumbered(arrays, "initial")
-    learner.initial_optimizer_state_ = _unnumbered(arrays, "fresh_optimizer")
-    learner.x_labelled_ = arrays["x_labelled"]
-    learner.y_labelled_ = arrays["y_labelled"]
-    learner.pool_indices_ = arrays["pool_indices"]
-    learner.history_ = state["history"]
-    learner.num_fits_ = state["num_fits"]
-    learner.pool_ = state["pool"]
-    learner.checkpoint_dir = directory
-    learner._lock = lock
-    if lock.owned and folders.pointer(directory) != name:
-        # A crash after the folder was renamed into place, before LATEST.
-        write_atomically(os.path.join(directory, LATEST), name)
-    if pool is not None:
-        _restore_pool(learner, pool, directory)
-    if state["needs_fit"]:
-        learner.fit()
-        learner.checkpoint()
-    return learner
+    own = {"format", "keras_dbal_version", "keras_version", "backend",
+           "settings", "needs_fit", "files"}
+    return Checkpoint(
+        directory=directory,
+        name=name,
+        model=model,
+        settings=dict(state["settings"]),
+        record={k: v for k, v in state.items() if k not in own},
+        arrays={
+            key: value for key, value in arrays.items()
+            if not key.startswith(("variable_", "optimizer_"))
+        },
+        needs_fit=bool(state["needs_fit"]),
+        lock=lock,
+    )
 
 
 def _read_newest_intact(directory, lock):
@@ -244,7 +253,7 @@ def _read_newest_intact(directory, lock):
                 f"({len(arrays['y_labelled'])} labels, "
                 f"{len(state['history'])} queries).",
                 CheckpointWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         return name, state, model, arrays
     raise CheckpointError(
@@ -288,32 +297,6 @@ def _read_checkpoint(folder):
     return state, model, arrays
 
 
-def _settings(learner):
-    name = learner.acquisition_name
-    custom = (
-        name not in acquisition_lib.names()
-        or acquisition_lib.get(name) is not learner.acquisition_fn
-    )
-    fit_kwargs = {}
-    for key, value in learner.fit_kwargs.items():
-        if isinstance(value, (bool, int, float, str, type(None))):
-            fit_kwargs[key] = value
-    return {
-        "acquisition": learner.acquisition_name,
-        "acquisition_is_custom": custom,
-        "mc_samples": learner.mc_samples,
-        "reset_weights": learner.reset_weights,
-        "fit_kwargs": fit_kwargs,
-        "pool_subset": learner.pool_subset,
-        "chunk_size": learner.sampler.chunk_size,
-        "consistent_masks": learner.consistent_masks,
-        "from_logits": learner.from_logits,
-        "allow_deterministic": learner.allow_deterministic,
-        "seed": None if learner.seed is None else int(learner.seed),
-        "verbose": learner.verbose,
-    }
-
-
 def _read_state(folder):
     path = os.path.join(folder, "state.json")
     try:
@@ -340,38 +323,13 @@ def _read_state(folder):
     return state
 
 
-def _restore_pool(learner, pool, directory):
-    saved = learner.pool_
-    if saved is None:
-        raise CheckpointError(
-            f"The learner in {directory} was never taught from a Pool; "
-            "load it without `pool`."
-        )
-    if pool.identity() != saved:
-        raise CheckpointError(
-            f"The learner in {directory} was taught from a pool of "
-            f"{saved['size']} images with fingerprint "
-            f"{saved['fingerprint'][:12]}; the pool given has {len(pool)} "
-            f"images with fingerprint {pool.fingerprint()[:12]}."
-        )
-    try:
-        learner._sync_pool(pool)
-    except ValueError as error:
-        raise CheckpointError(
-            f"{error} Pass a fresh Pool to load_learner."
-        ) from None
-    if pool.labelled_mask.sum() != (learner.pool_indices_ >= 0).sum():
-        raise CheckpointError(
-            "The pool given has labels the checkpoint does not know of; "
-            "pass a fresh Pool to load_learner."
-        )
-
-
-def _numbered(prefix, values):
+def numbered(prefix, values):
+    """`{prefix_00000: values[0], ...}`: a list of arrays as named arrays."""
     return {f"{prefix}_{i:05d}": value for i, value in enumerate(values)}
 
 
-def _unnumbered(arrays, prefix):
+def unnumbered(arrays, prefix):
+    """The list `numbered(prefix, ...)` stored, in order."""
     keys = sorted(key for key in arrays if key.startswith(prefix + "_"))
     return [arrays[key] for key in keys]
 

@@ -4,35 +4,29 @@ Gal et al. (2017) retrain from scratch after every acquisition: the weights
 go back to their initial values and the optimizer starts fresh. The weight
 decay of the Bayesian CNN is `c / N` with N the number of labels
 (`LabelScaledL2`), so it changes with every acquisition too, and a compiled
-train step holds the old coefficient. `prepare_fit` does all of this;
-`variable_values` and `assign_values` are the snapshots it (and
-`keras_dbal.checkpoint`) reads and writes.
+train step holds the old coefficient. `prepare_fit` does all of this.
 """
 
 import keras
 
-from keras_dbal.model_split import all_layers
+from keras_dbal import backend
 from keras_dbal.regularizers import LabelScaledL2
+from keras_dbal.sampling.model_split import all_layers
+from keras_dbal.utils.variables import assign_values
+from keras_dbal.utils.variables import variable_values
 
-__all__ = [
-    "assign_values",
-    "prepare_fit",
-    "sync_weight_decay",
-    "variable_values",
-]
+__all__ = ["fit", "prepare_fit", "snapshot", "sync_weight_decay"]
 
-
-def variable_values(variables):
-    """The values of `variables` as numpy arrays, in order."""
-    return [
-        keras.ops.convert_to_numpy(variable.value) for variable in variables
-    ]
+# fit() arguments that only work on arrays, not on a tf.data pipeline.
+_NEEDS_ARRAYS = frozenset({"validation_split", "sample_weight"})
 
 
-def assign_values(variables, values):
-    """Assign `values` (as from `variable_values`) to `variables`."""
-    for variable, value in zip(variables, values, strict=True):
-        variable.assign(value)
+def snapshot(model):
+    """`(weights, optimizer variables)` of `model` now, its optimizer
+    built first: what every fit from scratch returns to."""
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
+    return model.get_weights(), variable_values(model.optimizer.variables)
 
 
 def sync_weight_decay(model, num_labelled):
@@ -87,3 +81,34 @@ def prepare_fit(model, num_labelled, *, initial_weights=None,
         assign_values(model.optimizer.variables, initial_optimizer_state)
     if from_scratch:
         model.set_weights(initial_weights)
+
+
+def fit(model, x, y, fit_kwargs, *, seed, initial_weights=None,
+        initial_optimizer_state=None):
+    """`prepare_fit`, then `model.fit` with seeded shuffling.
+
+    Args:
+        model: The compiled model.
+        x, y: The labelled images and labels.
+        fit_kwargs: Arguments of `model.fit`.
+        seed: Integer seed of the Keras global RNG and the shuffling, or
+            None.
+        initial_weights, initial_optimizer_state: See `prepare_fit`.
+
+    Returns:
+        The `History` of `model.fit`.
+    """
+    prepare_fit(
+        model,
+        len(y),
+        initial_weights=initial_weights,
+        initial_optimizer_state=initial_optimizer_state,
+    )
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    kwargs = dict(fit_kwargs)
+    if kwargs.keys() & _NEEDS_ARRAYS or kwargs.get("shuffle") is False:
+        return model.fit(x, y, **kwargs)
+    inputs = backend.fit_inputs(x, y, kwargs.pop("batch_size", None), seed)
+    kwargs.pop("shuffle", None)
+    return model.fit(**inputs, **kwargs)

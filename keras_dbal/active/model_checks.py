@@ -9,14 +9,52 @@ when the learner is built, not after a round of wasted labels.
 import keras
 import numpy as np
 
+from keras_dbal import acquisition as acquisition_lib
 from keras_dbal.layers.mask_scope import MaskScope
 
-__all__ = ["classifier_signature"]
+__all__ = ["check_acquisition", "check_model", "classifier_signature"]
 
 # Probe rows: a sum of random logits lands within the tolerance of 1 by
 # chance with probability about 1e-2 per row; four rows make that 1e-8.
 _PROBE_ROWS = 4
 _SUM_TOLERANCE = 1e-2
+
+
+def check_model(model):
+    """`model`, if it is a compiled, built `keras.Model`."""
+    if not isinstance(model, keras.Model):
+        raise ValueError(
+            "Invalid value received for argument `model`. Expected a "
+            f"keras.Model. Received: {type(model).__name__}"
+        )
+    if not getattr(model, "compiled", False):
+        raise ValueError(
+            "The model must be compiled (model.compile(...)) before it is "
+            "given to ActiveLearner."
+        )
+    if not model.built:
+        raise ValueError(
+            "The model must be built (created with keras.Input or called "
+            "once) before it is given to ActiveLearner."
+        )
+    return model
+
+
+def check_acquisition(name, sampler, allow_deterministic):
+    """Refuse an acquisition that measures model uncertainty on a model
+    without `MCDropout`, where every score is 0, unless allowed."""
+    if (
+        name in acquisition_lib.BAYESIAN
+        and not sampler.is_stochastic
+        and not allow_deterministic
+    ):
+        raise ValueError(
+            f"Acquisition {name!r} measures model uncertainty, but the "
+            "model has no MCDropout layer, so all "
+            f"{sampler.mc_samples} passes agree and every score is 0. Use "
+            "a Bayesian model (gal_cnn(bayesian=True)), another "
+            "acquisition function, or allow_deterministic=True."
+        )
 
 
 def input_item_shape(model):

@@ -10,7 +10,7 @@ def plot_learning_curves(summary, path, *, title=None):
     one standard deviation when there are several.
 
     Args:
-        summary: The output of `keras_dbal.experiment.summarize`.
+        summary: The output of `keras_dbal.active.summarize`.
         path: Where to write the PNG (a path or a binary file).
         title: Optional title.
     """

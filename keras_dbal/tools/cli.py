@@ -7,6 +7,7 @@ arguments it needs no network: it uses the digits embedded in scikit-learn.
 
 import argparse
 import csv
+import inspect
 import json
 import os
 import sys
@@ -14,11 +15,12 @@ import tempfile
 import warnings
 
 import keras_dbal
-from keras_dbal.atomic import replacing
-from keras_dbal.checkpoint import CheckpointWarning
-from keras_dbal.label_files import LabelFileWarning
-
-DEFAULT_ACQUISITIONS = ("bald", "random")
+from keras_dbal.active import experiment
+from keras_dbal.saving.atomic import replacing
+from keras_dbal.saving.checkpoint import CheckpointWarning
+from keras_dbal.tools import labelling
+from keras_dbal.tools.label_files import LabelFileWarning
+from keras_dbal.tools.plotting import plot_learning_curves
 
 
 def _positive_int(text):
@@ -46,6 +48,14 @@ def _positive_float(text):
 
 
 def _parser():
+    # One source of defaults: the experiment runner's, and init_session's.
+    defaults = experiment.ExperimentConfig()
+    session = {
+        name: parameter.default
+        for name, parameter in inspect.signature(
+            labelling.init_session
+        ).parameters.items()
+    }
     parser = argparse.ArgumentParser(
         prog="keras-dbal",
         description="Deep Bayesian active learning for Keras 3.",
@@ -64,40 +74,39 @@ def _parser():
         ),
     )
     run.add_argument(
-        "--acquisition", nargs="+", default=list(DEFAULT_ACQUISITIONS),
+        "--acquisition", nargs="+", default=list(defaults.acquisitions),
         metavar="NAME",
         help="acquisition functions to compare, from: "
         + ", ".join(keras_dbal.acquisition.names())
-        + " (default: bald random)",
+        + f" (default: {' '.join(defaults.acquisitions)})",
     )
     run.add_argument(
-        "--deterministic", nargs="*", default=[], metavar="NAME",
+        "--deterministic", nargs="*", default=list(defaults.deterministic),
+        metavar="NAME",
         help="acquisition functions also run on the deterministic twin CNN",
     )
-    run.add_argument("--rounds", type=_positive_int, default=20,
-                     help="acquisition rounds (default: 20)")
-    run.add_argument("--query-size", type=_positive_int, default=10,
-                     help="images acquired per round (default: 10)")
-    run.add_argument("--mc-samples", type=_positive_int, default=20,
-                     help="MC dropout samples T (default: 20)")
-    run.add_argument("--initial-per-class", type=_positive_int, default=2,
-                     help="initial labels per class (default: 2)")
-    # The paper trains 50 epochs with batch size 128, a single gradient
-    # step per epoch while fewer than 128 images are labelled. On the 8x8
-    # digits that leaves the CNN so undertrained that BALD falls below
-    # random (measured: 0.29 vs 0.83 accuracy at 220 labels, two seeds);
-    # 100 epochs of batch 32 train it properly in about the same time.
-    run.add_argument("--epochs", type=_positive_int, default=100,
-                     help="training epochs per round (default: 100)")
-    run.add_argument("--batch-size", type=_positive_int, default=32,
-                     help="training batch size (default: 32)")
-    run.add_argument("--pool-subset", type=_positive_int, default=2000,
-                     help="random pool images scored per round "
-                     "(default: 2000)")
-    run.add_argument("--seed", type=int, nargs="+", default=[0, 1],
-                     help="one run per seed (default: 0 1)")
+    for flag, name, text in (
+        ("--rounds", "rounds", "acquisition rounds"),
+        ("--query-size", "query_size", "images acquired per round"),
+        ("--mc-samples", "mc_samples", "MC dropout samples T"),
+        ("--initial-per-class", "initial_per_class",
+         "initial labels per class"),
+        # Why these two differ from the paper: see ExperimentConfig.
+        ("--epochs", "epochs", "training epochs per round"),
+        ("--batch-size", "batch_size", "training batch size"),
+        ("--pool-subset", "pool_subset",
+         "random pool images scored per round"),
+    ):
+        default = getattr(defaults, name)
+        run.add_argument(flag, type=_positive_int, default=default,
+                         help=f"{text} (default: {default})")
+    run.add_argument(
+        "--seed", type=int, nargs="+", default=list(defaults.seeds),
+        help="one run per seed (default: "
+        + " ".join(str(seed) for seed in defaults.seeds) + ")",
+    )
     run.add_argument("--dataset", default="digits",
-                     choices=keras_dbal.data.DATASETS,
+                     choices=keras_dbal.datasets.DATASETS,
                      help="digits is embedded; mnist and fashion_mnist "
                      "download through keras.datasets (default: digits)")
     run.add_argument("--data", metavar="FILE.npz",
@@ -123,11 +132,13 @@ def _parser():
     init.add_argument("--max-value", type=_positive_float,
                       help="pixel value that means white (default: 255 for "
                       "integer images, 1 for floats)")
-    init.add_argument("--acquisition", default="bald")
-    init.add_argument("--mc-samples", type=_positive_int, default=20)
-    init.add_argument("--epochs", type=_positive_int, default=50)
-    init.add_argument("--batch-size", type=_positive_int, default=128)
-    init.add_argument("--seed", type=int, default=0)
+    init.add_argument("--acquisition", default=session["acquisition"])
+    for flag, name in (("--mc-samples", "mc_samples"),
+                       ("--epochs", "epochs"),
+                       ("--batch-size", "batch_size")):
+        init.add_argument(flag, type=_positive_int, default=session[name],
+                          help=f"(default: {session[name]})")
+    init.add_argument("--seed", type=int, default=session["seed"])
     query = commands.add_parser(
         "query",
         help="choose images to label; write a contact sheet and a CSV",
@@ -188,10 +199,8 @@ def _show_warning(message, category, filename, lineno, file=None,
 
 
 def _init(args):
-    from keras_dbal import labelling
-
     path = args.pool
-    images = keras_dbal.data.load_npz_array(path, args.key)
+    images = keras_dbal.datasets.load_npz_array(path, args.key)
     labelling.init_session(
         args.state, images, args.num_classes,
         acquisition=args.acquisition, mc_samples=args.mc_samples,
@@ -205,8 +214,6 @@ def _init(args):
 
 
 def _query(args):
-    from keras_dbal import labelling
-
     waiting = labelling.pending_round(args.state)
     path = labelling.query_session(args.state, args.n)
     folder = os.path.dirname(path)
@@ -221,8 +228,6 @@ def _query(args):
 
 
 def _teach(args):
-    from keras_dbal import labelling
-
     learner = labelling.teach_session(
         args.state, args.labels, partial=args.partial
     )
@@ -239,8 +244,6 @@ def _teach(args):
 
 
 def _run(args):
-    from keras_dbal import experiment
-
     config = experiment.ExperimentConfig(
         acquisitions=args.acquisition,
         deterministic=args.deterministic,
@@ -254,7 +257,7 @@ def _run(args):
         pool_subset=args.pool_subset,
     )
     _check_writable(args.out)
-    data = keras_dbal.data.load_dataset(args.dataset, path=args.data)
+    data = keras_dbal.datasets.load_dataset(args.dataset, path=args.data)
     config.check_data(data[0][1])
     name = os.path.basename(args.data) if args.data else args.dataset
     print(
@@ -301,9 +304,6 @@ def _write_results(folder, name, config, results):
 
     Each file is replaced whole, so a crash leaves the previous version.
     """
-    from keras_dbal import experiment
-    from keras_dbal.plotting import plot_learning_curves
-
     summary = experiment.summarize(results)
     planned = len(config.runs()) * len(config.seeds)
     record = {

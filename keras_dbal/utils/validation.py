@@ -19,6 +19,18 @@ def positive_int(value, name):
     return int(value)
 
 
+def seed(value, name="seed"):
+    """`value` if it is an integer seed or None, else a `ValueError`."""
+    if value is not None and (
+        not isinstance(value, numbers.Integral) or isinstance(value, bool)
+    ):
+        raise ValueError(
+            f"Invalid value received for argument `{name}`. Expected an "
+            f"integer or None. Received: {name}={value!r}"
+        )
+    return value
+
+
 def images(x, name, item_shape=None):
     """A finite float array of images whose item shape matches the model."""
     try:

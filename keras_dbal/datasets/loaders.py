@@ -1,23 +1,21 @@
-"""Datasets and pool bookkeeping.
+"""Data set loaders.
 
 Loaders return `((x_train, y_train), (x_test, y_test))` with images as
 float32 `(N, height, width, channels)` in [0, 1] and integer labels.
 """
 
-import hashlib
 import os
 
 import numpy as np
 
-from keras_dbal import validation
-
 __all__ = [
     "DATASETS",
-    "Pool",
-    "balanced_indices",
+    "DataError",
     "load_dataset",
     "load_digits",
     "load_npz",
+    "load_npz_array",
+    "scale_images",
 ]
 
 DATASETS = ("digits", "mnist", "fashion_mnist")
@@ -62,6 +60,9 @@ def load_npz(path):
     `(N, height, width)` or `(N, height, width, channels)`, integers in
     [0, 255] or floats in [0, 1].
 
+    Args:
+        path: The file.
+
     Raises:
         DataError: the file is missing, unreadable or malformed; the
             message says which.
@@ -95,6 +96,10 @@ def load_npz(path):
 
 def load_npz_array(path, key):
     """One array of an `.npz` file, as it is stored.
+
+    Args:
+        path: The file.
+        key: The array's name in it.
 
     Raises:
         DataError: the file is missing or unreadable, or has no `key`.
@@ -232,130 +237,3 @@ def load_dataset(name="digits", path=None, seed=0):
     raise DataError(
         f"Unknown dataset {name!r}; expected one of {list(DATASETS)}."
     )
-
-
-def balanced_indices(y, per_class, seed=None):
-    """Positions of `per_class` randomly chosen items of every class.
-
-    Gal et al. (2017) start from 20 labelled MNIST images, 2 per class.
-
-    Raises:
-        ValueError: a class has fewer than `per_class` items.
-    """
-    per_class = validation.positive_int(per_class, "per_class")
-    rng = np.random.default_rng(seed)
-    chosen = []
-    for label in np.unique(y):
-        members = np.flatnonzero(y == label)
-        if len(members) < per_class:
-            raise ValueError(
-                f"Class {label} has {len(members)} items; cannot draw "
-                f"per_class={per_class}."
-            )
-        chosen.append(rng.choice(members, per_class, replace=False))
-    return np.sort(np.concatenate(chosen))
-
-
-class Pool:
-    """Unlabelled images and the record of which of them are labelled.
-
-    Give a `Pool` to `ActiveLearner.query` and it never proposes an image
-    that is already labelled; give it to `ActiveLearner.teach` with the
-    queried positions and it refuses to label one twice. Positions always
-    refer to the original array.
-
-    Args:
-        x: Images `(N, ...)`.
-        y: Optional true labels `(N,)`, the oracle of simulated experiments.
-            They are never shown to the learner until `oracle` is asked.
-
-    Attributes:
-        labels_: int64 `(N,)`, the label taught for each image, -1 if none.
-    """
-
-    def __init__(self, x, y=None):
-        self.x = validation.images(x, "x")
-        if y is not None:
-            y = np.asarray(y)
-            if y.shape != (len(self.x),):
-                raise ValueError(
-                    "Invalid value received for argument `y`. Expected shape "
-                    f"({len(self.x)},). Received shape {y.shape}."
-                )
-        self.y = y
-        self.labels_ = np.full(len(self.x), -1, dtype="int64")
-        self._fingerprint = None
-
-    def __len__(self):
-        return len(self.x)
-
-    @property
-    def labelled_mask(self):
-        """Boolean `(N,)`: which images are labelled."""
-        return self.labels_ >= 0
-
-    @property
-    def labelled_indices(self):
-        return np.flatnonzero(self.labelled_mask)
-
-    @property
-    def unlabelled_indices(self):
-        return np.flatnonzero(~self.labelled_mask)
-
-    def check_unlabelled(self, indices, name="indices"):
-        """Validated positions of images that are not labelled yet."""
-        indices = validation.indices(indices, name, len(self))
-        already = indices[self.labelled_mask[indices]]
-        if len(already):
-            raise ValueError(
-                f"Invalid value received for argument `{name}`: pool "
-                f"positions {already[:10].tolist()} are already labelled."
-            )
-        return indices
-
-    def mark_labelled(self, indices, labels):
-        """Record labels; positions must be valid and not labelled yet."""
-        indices = self.check_unlabelled(indices)
-        self.labels_[indices] = labels
-
-    def restore_labels(self, indices, labels):
-        """Mark labels a learner recorded for this pool (idempotent).
-
-        Raises:
-            ValueError: a position already carries a different label.
-        """
-        indices = np.asarray(indices, dtype="int64")
-        labels = np.asarray(labels, dtype="int64")
-        current = self.labels_[indices]
-        clash = (current >= 0) & (current != labels)
-        if clash.any():
-            raise ValueError(
-                f"Pool positions {indices[clash][:10].tolist()} carry labels "
-                f"{current[clash][:10].tolist()} in this Pool but "
-                f"{labels[clash][:10].tolist()} in the learner's record."
-            )
-        self.labels_[indices] = labels
-
-    def oracle(self, indices):
-        """The true labels of some images (simulated experiments only)."""
-        if self.y is None:
-            raise ValueError(
-                "This pool has no oracle labels: create it as Pool(x, y)."
-            )
-        return self.y[np.asarray(indices, dtype="int64")]
-
-    def fingerprint(self):
-        """SHA-256 of the images' bytes, shape and dtype.
-
-        Computed once: the images of a pool must not change.
-        """
-        if self._fingerprint is None:
-            digest = hashlib.sha256()
-            digest.update(repr((self.x.shape, str(self.x.dtype))).encode())
-            digest.update(np.ascontiguousarray(self.x).tobytes())
-            self._fingerprint = digest.hexdigest()
-        return self._fingerprint
-
-    def identity(self):
-        """`{"size", "fingerprint"}`: what a learner records of its pool."""
-        return {"size": len(self), "fingerprint": self.fingerprint()}

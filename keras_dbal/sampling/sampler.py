@@ -22,7 +22,8 @@ Scoring the pool is the hot path of active learning, so the sampler
 - draws every dropout mask from the seed it is given, so the same seed,
   chunk size and pool give the same probabilities and the same queries.
   Masks are cut from random 32-bit words, as few bits per unit as the rate
-  needs (see `keras_dbal.masks`): one word serves 32 samples at rate 0.5.
+  needs (see `keras_dbal.sampling.masks`): one word serves 32 samples at
+  rate 0.5.
 
 Only `MCDropout` is stochastic while sampling: every other layer, batch
 normalization included, runs in inference mode.
@@ -32,20 +33,19 @@ With `consistent_masks=True`, sample t uses one mask per layer for every
 pool item, whatever the chunking, as BatchBALD needs.
 """
 
+import dataclasses
+
 import keras
 import numpy as np
 from keras import ops
 
 from keras_dbal import backend
-from keras_dbal import validation
-from keras_dbal.chunks import array_positions
-from keras_dbal.chunks import iter_chunks
-from keras_dbal.chunks import pool_length
-from keras_dbal.layers import MaskScope
-from keras_dbal.masks import masker
-from keras_dbal.model_split import split_model
-from keras_dbal.model_split import split_off_dropout
-from keras_dbal.model_split import stochastic_layers
+from keras_dbal.sampling.chunks import array_positions
+from keras_dbal.sampling.chunks import iter_chunks
+from keras_dbal.sampling.chunks import pool_length
+from keras_dbal.sampling.forward import FoldedForward
+from keras_dbal.sampling.model_split import stochastic_layers
+from keras_dbal.utils import validation
 
 __all__ = ["MCSampler"]
 
@@ -54,9 +54,27 @@ __all__ = ["MCSampler"]
 # a chunk's activations stay well inside memory.
 _FOLDED_ROWS = 8192
 
-# Key of the compiled pass with dropout switched off (see
-# `MCSampler.predict_without_dropout`).
-_WITHOUT_DROPOUT = "without_dropout"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Output:
+    """What one compiled function returns per chunk of B images.
+
+    `samples`: `(T, B, C)` probabilities; `without_dropout`: `(B, C)`
+    probabilities of one pass with dropout off; `scores`: `(B,)` scores of
+    `acquisition`. Each is compiled once per sampler.
+    """
+
+    kind: str
+    acquisition: object = None
+
+    @property
+    def pool_axis(self):
+        return 1 if self.kind == "samples" else 0
+
+
+_SAMPLES = _Output("samples")
+_WITHOUT_DROPOUT = _Output("without_dropout")
 
 
 class MCSampler:
@@ -118,13 +136,15 @@ class MCSampler:
         self.split = bool(split)
         self.from_logits = bool(from_logits)
         self.seed = seed
-        if split:
-            self.prefix_, self.suffix_ = split_model(model)
-        else:
-            self.prefix_, self.suffix_ = None, model
-        self._fused = None
-        if self.prefix_ is not None and self.suffix_ is not None:
-            self._fused = split_off_dropout(model, self.suffix_)
+        self._passes = FoldedForward(
+            model,
+            self.mc_samples,
+            split=self.split,
+            consistent_masks=self.consistent_masks,
+            from_logits=self.from_logits,
+        )
+        self.prefix_ = self._passes.prefix
+        self.suffix_ = self._passes.suffix
         self._compiled = {}
 
     @property
@@ -144,7 +164,7 @@ class MCSampler:
         """Class probabilities of T stochastic passes over the pool.
 
         Args:
-            pool: Images (see `keras_dbal.chunks.iter_chunks`).
+            pool: Images (see `keras_dbal.sampling.chunks.iter_chunks`).
             indices: Optional positions in the pool to sample.
             seed: Integer seed; defaults to the sampler's.
             verbose: 1 shows a progress bar.
@@ -152,7 +172,7 @@ class MCSampler:
         Returns:
             float32 numpy array `(T, N, C)`.
         """
-        return self._gather(pool, None, indices, seed, verbose, axis=1)
+        return self._gather(pool, _SAMPLES, indices, seed, verbose)
 
     def predict_without_dropout(self, pool, *, indices=None, verbose=0):
         """Class probabilities of one pass with every `MCDropout` off.
@@ -164,16 +184,14 @@ class MCSampler:
         is the MC dropout prediction instead.
 
         Args:
-            pool: Images (see `keras_dbal.chunks.iter_chunks`).
+            pool: Images (see `keras_dbal.sampling.chunks.iter_chunks`).
             indices: Optional positions in the pool to predict.
             verbose: 1 shows a progress bar.
 
         Returns:
             float32 numpy array `(N, C)`.
         """
-        return self._gather(
-            pool, _WITHOUT_DROPOUT, indices, None, verbose, axis=0
-        )
+        return self._gather(pool, _WITHOUT_DROPOUT, indices, None, verbose)
 
     def score(
         self,
@@ -188,7 +206,7 @@ class MCSampler:
         """Acquisition scores of the pool items.
 
         Args:
-            pool: Images (see `keras_dbal.chunks.iter_chunks`).
+            pool: Images (see `keras_dbal.sampling.chunks.iter_chunks`).
             acquisition: Function `(T, N, C) -> (N,)` written with
                 `keras.ops` (see `keras_dbal.acquisition`).
             indices: Optional positions in the pool to score.
@@ -201,7 +219,8 @@ class MCSampler:
         """
         positions, scores = [], []
         for chunk_positions, chunk_scores in self._scan(
-            pool, acquisition, indices, seed, verbose, exclude
+            pool, _Output("scores", acquisition), indices, seed, verbose,
+            exclude,
         ):
             positions.append(chunk_positions)
             scores.append(chunk_scores)
@@ -227,7 +246,7 @@ class MCSampler:
         the seed, so ties never favour the start of the pool.
 
         Args:
-            pool: Images (see `keras_dbal.chunks.iter_chunks`).
+            pool: Images (see `keras_dbal.sampling.chunks.iter_chunks`).
             acquisition: Function `(T, N, C) -> (N,)`.
             n: Number of items to return.
             indices: Optional positions in the pool that may be chosen.
@@ -246,7 +265,8 @@ class MCSampler:
         best_scores = np.empty(0, dtype="float32")
         best_keys = np.empty(0)
         for positions, scores in self._scan(
-            pool, acquisition, indices, seed, verbose, exclude
+            pool, _Output("scores", acquisition), indices, seed, verbose,
+            exclude,
         ):
             if not np.all(np.isfinite(scores)):
                 raise ValueError(
@@ -264,16 +284,16 @@ class MCSampler:
             best_keys = best_keys[order]
         return best_positions, best_scores
 
-    def _gather(self, pool, key, indices, seed, verbose, axis):
+    def _gather(self, pool, output, indices, seed, verbose):
         """Every chunk's probabilities, joined along the pool axis."""
         chunks = [
             probs for _, probs in self._scan(
-                pool, key, indices, seed, verbose
+                pool, output, indices, seed, verbose
             )
         ]
         if not chunks:
             raise ValueError("Received an empty pool.")
-        return np.concatenate(chunks, axis=axis)
+        return np.concatenate(chunks, axis=output.pool_axis)
 
     def _resolve_seed(self, seed):
         if seed is None:
@@ -282,7 +302,7 @@ class MCSampler:
             seed = int(np.random.default_rng().integers(2**31 - 1))
         return int(seed) % (2**31 - 1)
 
-    def _scan(self, pool, acquisition, indices, seed, verbose, exclude=None):
+    def _scan(self, pool, output, indices, seed, verbose, exclude=None):
         """Yield `(positions, result)` per chunk, `result` trimmed."""
         seed = self._resolve_seed(seed)
         length = pool_length(pool)
@@ -291,7 +311,7 @@ class MCSampler:
             # so the progress bar knows its total.
             indices = array_positions(length, indices, exclude)
             exclude = None
-        function = self._compiled_for(acquisition)
+        function = self._compiled_for(output)
         total = len(indices) if indices is not None else length
         chunk_size = self._chunk_size_for(total)
         progress = (
@@ -327,10 +347,10 @@ class MCSampler:
             )
             result = function(images, chunk_seed)
             if pending is not None:
-                yield self._fetch(pending, acquisition, progress)
+                yield self._fetch(pending, output, progress)
             pending = (positions, result)
         if pending is not None:
-            yield self._fetch(pending, acquisition, progress)
+            yield self._fetch(pending, output, progress)
 
     def _chunk_size_for(self, total):
         """Items per compiled call for a pool of `total` items (None: not
@@ -343,11 +363,12 @@ class MCSampler:
         return min(self.chunk_size, 1 << max(total - 1, 0).bit_length())
 
     @staticmethod
-    def _fetch(pending, acquisition, progress):
+    def _fetch(pending, output, progress):
         positions, result = pending
         count = len(positions)
         result = ops.convert_to_numpy(result)
-        result = result[:, :count] if acquisition is None else result[:count]
+        # The padding is cut off along the pool axis.
+        result = result[:, :count] if output.pool_axis == 1 else result[:count]
         if progress is not None:
             progress.add(count)
         return positions, result
@@ -358,65 +379,20 @@ class MCSampler:
         except (AttributeError, ValueError, TypeError, IndexError):
             return keras.backend.floatx()
 
-    def _compiled_for(self, acquisition):
-        if acquisition not in self._compiled:
-            if acquisition is None:
-                function = self._forward
-            elif acquisition is _WITHOUT_DROPOUT:
-                function = self._forward_without_dropout
+    def _compiled_for(self, output):
+        if output not in self._compiled:
+            if output.kind == "samples":
+                function = self._passes.samples
+            elif output.kind == "without_dropout":
+                function = self._passes.without_dropout
             else:
+                acquisition = output.acquisition
+                samples = self._passes.samples
+
                 def function(images, seed):
-                    return acquisition(self._forward(images, seed))
-            self._compiled[acquisition] = backend.compile_function(
+                    return acquisition(samples(images, seed))
+
+            self._compiled[output] = backend.compile_function(
                 function, self.model.variables
             )
-        return self._compiled[acquisition]
-
-    def _forward(self, images, seed):
-        """`(B, ...)` images -> `(T, B, C)` probabilities."""
-        num_samples = self.mc_samples
-        batch = images.shape[0]
-        if self.prefix_ is not None:
-            features = self.prefix_(images, training=False)
-        else:
-            features = images
-        if self.suffix_ is None:
-            outputs = self._probabilities(features)
-            return ops.broadcast_to(
-                outputs[None], (num_samples,) + tuple(outputs.shape)
-            )
-        masker = self._masker(seed, num_samples, batch)
-        if self._fused is not None:
-            # The first dropout folds: its masks broadcast the features to
-            # the T samples, so the (T * B, ...) copy is written only once.
-            dropout, suffix = self._fused
-            folded = masker(dropout, features, folded=False)
-        else:
-            suffix = self.suffix_
-            feature_shape = tuple(features.shape[1:])
-            folded = ops.reshape(
-                ops.broadcast_to(
-                    features[None], (num_samples, batch) + feature_shape
-                ),
-                (num_samples * batch,) + feature_shape,
-            )
-        with MaskScope(masker):
-            outputs = suffix(folded, training=False)
-        outputs = self._probabilities(outputs)
-        return ops.reshape(outputs, (num_samples, batch, outputs.shape[-1]))
-
-    def _forward_without_dropout(self, images, seed):
-        """`(B, ...)` images -> `(B, C)` probabilities, dropout off."""
-        with MaskScope(_identity):
-            outputs = self.model(images, training=False)
-        return self._probabilities(outputs)
-
-    def _probabilities(self, outputs):
-        return ops.softmax(outputs, axis=-1) if self.from_logits else outputs
-
-    def _masker(self, seed, num_samples, batch):
-        return masker(seed, num_samples, batch, self.consistent_masks)
-
-
-def _identity(layer, inputs):
-    return inputs
+        return self._compiled[output]

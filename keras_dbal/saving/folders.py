@@ -3,7 +3,7 @@
 Which `ckpt-*` folders are complete, the next number to use (never one
 used before), the size and SHA-256 a file was saved with, setting a
 damaged folder aside, and pruning old ones so that a crash never leaves
-half a checkpoint. `keras_dbal.checkpoint` reads and writes the contents.
+half a checkpoint. `keras_dbal.saving.checkpoint` reads and writes the contents.
 """
 
 import hashlib
@@ -12,7 +12,7 @@ import re
 import shutil
 import uuid
 
-from keras_dbal.atomic import fsync_dir
+from keras_dbal.saving.atomic import fsync_dir
 
 __all__ = [
     "DAMAGED",

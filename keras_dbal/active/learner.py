@@ -1,0 +1,394 @@
+"""`ActiveLearner`: the labelled set, fitting, querying and the history."""
+
+from keras_dbal import acquisition as acquisition_lib
+from keras_dbal.active import labelled
+from keras_dbal.active import learner_state
+from keras_dbal.active import prediction
+from keras_dbal.active import refit
+from keras_dbal.active import selection
+from keras_dbal.active.model_checks import check_acquisition
+from keras_dbal.active.model_checks import check_model
+from keras_dbal.active.model_checks import classifier_signature
+from keras_dbal.active.pool import Pool
+from keras_dbal.sampling.sampler import MCSampler
+from keras_dbal.utils import validation
+
+__all__ = ["ActiveLearner", "NotFittedError"]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The learner was used before anything was taught to it."""
+
+
+class ActiveLearner:
+    """Pool-based active learning around a compiled Keras model.
+
+    The learner keeps the labelled set, (re)fits the model on it through
+    `model.fit`, and scores unlabelled images with Monte Carlo dropout
+    (`MCSampler`) and an acquisition function to choose which to label
+    next, following Gal, Islam & Ghahramani (2017).
+
+    Args:
+        model: A compiled, built Keras classifier (Sequential, functional
+            or subclassed) whose output is class probabilities
+            `(batch, C)`, C >= 2 (checked once, on random images), or
+            logits with `from_logits=True`; `MCDropout` layers make it
+            Bayesian (see `keras_dbal.gal_cnn`).
+        acquisition: Name in `keras_dbal.acquisition.names()` or a function
+            `(T, N, C) -> (N,)`.
+        mc_samples: T, stochastic forward passes per image when querying
+            and predicting.
+        reset_weights: If True (the paper's protocol), every fit starts
+            from the initial weights with a fresh optimizer; if False, it
+            continues from the current weights (warm start).
+        fit_kwargs: Passed to `model.fit` (`epochs`, `batch_size`,
+            `callbacks`, ...). Default `{"verbose": 0}`.
+        pool_subset: If set, each query scores a random subset of this many
+            unlabelled images, as the authors' code does (2000 on MNIST).
+        chunk_size: Pool images per compiled sampler call (see
+            `MCSampler`).
+        consistent_masks: Share dropout masks across pool images (see
+            `MCSampler`).
+        from_logits: Whether the model outputs logits; a softmax is then
+            applied before scoring and in `predict`.
+        allow_deterministic: Allow an acquisition function that measures
+            model uncertainty (BALD, variation ratios, mean std) on a model
+            without `MCDropout`, where it is constant; off by default,
+            because that is usually a mistake.
+        seed: Integer seed of every random choice the learner makes: pool
+            subsets, dropout masks, tie breaks, random acquisition, and the
+            Keras global seed before each fit. The same seed gives the same
+            queries.
+        checkpoint_dir: If set, a new state directory into which every
+            `teach` checkpoints atomically, when the labels are added and
+            after the fit (continue one with `ActiveLearner.load`). The
+            learner holds its lock until `close()`, garbage collection or
+            process exit: another process gets a `StateLockedError`.
+        verbose: 1 shows progress bars while scoring the pool.
+
+    Attributes:
+        x_labelled_: The labelled images, in the order they were taught.
+        y_labelled_: Their integer labels.
+        pool_indices_: For each labelled image, its position in the `Pool`
+            it came from, or -1 if it was taught directly.
+        history_: One dict per query: `round`, `num_labelled` (before the
+            query), `indices`, `scores`, and, from
+            `keras_dbal.active.simulate`, `after_teach` (the count and test
+            metrics once they were taught).
+        initial_weights_, initial_optimizer_state_: What every reset
+            returns the weights and optimizer variables to.
+        pool_: `{"size", "fingerprint"}` of the `Pool` the learner was
+            taught from, or None.
+
+    Example:
+
+    >>> learner = ActiveLearner(model, acquisition="bald", seed=0)
+    >>> learner.teach(x_init, y_init)
+    >>> pool = keras_dbal.Pool(x_pool)
+    >>> idx = learner.query(pool, n=10)
+    >>> learner.teach(pool, y_new, indices=idx)
+    """
+
+    def __init__(
+        self,
+        model,
+        acquisition="bald",
+        mc_samples=20,
+        *,
+        reset_weights=True,
+        fit_kwargs=None,
+        pool_subset=None,
+        chunk_size=None,
+        consistent_masks=False,
+        from_logits=False,
+        allow_deterministic=False,
+        seed=None,
+        checkpoint_dir=None,
+        verbose=0,
+    ):
+        self.model = check_model(model)
+        self.acquisition = acquisition
+        self.acquisition_fn = acquisition_lib.get(acquisition)
+        self.acquisition_name = acquisition_lib.name_of(acquisition)
+        self.mc_samples = validation.positive_int(mc_samples, "mc_samples")
+        self.reset_weights = bool(reset_weights)
+        self.fit_kwargs = {"verbose": 0, **(fit_kwargs or {})}
+        if pool_subset is not None:
+            validation.positive_int(pool_subset, "pool_subset")
+        self.pool_subset = pool_subset
+        self.consistent_masks = consistent_masks
+        self.from_logits = bool(from_logits)
+        self.allow_deterministic = bool(allow_deterministic)
+        self.seed = validation.seed(seed)
+        self.verbose = verbose
+        self.sampler = MCSampler(
+            model, self.mc_samples, chunk_size=chunk_size, seed=seed,
+            consistent_masks=consistent_masks, from_logits=self.from_logits,
+        )
+        check_acquisition(
+            self.acquisition_name, self.sampler, self.allow_deterministic
+        )
+        self.item_shape, self.num_classes = classifier_signature(
+            model, self.from_logits
+        )
+        self.initial_weights_, self.initial_optimizer_state_ = (
+            refit.snapshot(model)
+        )
+        self.x_labelled_, self.y_labelled_, self.pool_indices_ = (
+            labelled.empty(self.item_shape)
+        )
+        self.history_ = []
+        self.num_fits_ = 0
+        self.pool_ = None
+        self._samplers = prediction.Samplers(self.sampler)
+        self._store = None
+        if checkpoint_dir is not None:
+            self._store = learner_state.Store.claim(checkpoint_dir)
+
+    @property
+    def checkpoint_dir(self):
+        """The state directory every `teach` checkpoints into, or None."""
+        return None if self._store is None else self._store.directory
+
+    @property
+    def num_labelled(self):
+        return len(self.y_labelled_)
+
+    @property
+    def round(self):
+        """Number of queries made so far."""
+        return len(self.history_)
+
+    def teach(self, x, y, *, indices=None, fit=True):
+        """Add labelled images and refit.
+
+        Args:
+            x: Images `(n, ...)`, or a `Pool` together with `indices`.
+            y: Integer labels `(n,)` in `[0, C)`, or one-hot rows.
+            indices: With a `Pool`, the positions being labelled; they must
+                not be labelled yet.
+            fit: Whether to refit now.
+
+        Returns:
+            self.
+        """
+        if self._store is not None:
+            self._store.check()
+        self._sync_pool(x)
+        images, labels, positions, pool = labelled.incoming(
+            x, y, indices, item_shape=self.item_shape,
+            num_classes=self.num_classes, record=self.pool_,
+        )
+        if pool is not None:
+            pool.mark_labelled(positions, labels)
+            self.pool_ = pool.identity()
+        self.x_labelled_, self.y_labelled_, self.pool_indices_ = (
+            labelled.extend(
+                (self.x_labelled_, self.y_labelled_, self.pool_indices_),
+                (images, labels, positions),
+            )
+        )
+        if self._store is not None:
+            # The labels are on disk before the (long) fit starts.
+            self._store.write(self, needs_fit=fit)
+        if fit:
+            self.fit()
+            if self._store is not None:
+                self._store.write(self)
+        return self
+
+    def close(self):
+        """Release the lock on `checkpoint_dir`; the learner stays usable
+        in memory but writes no more checkpoints."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def checkpoint(self, *, needs_fit=False):
+        """Write a checkpoint into `checkpoint_dir` now.
+
+        Args:
+            needs_fit: Record that labels were added but not fitted yet.
+        """
+        if self._store is None:
+            raise ValueError(
+                "This learner has no `checkpoint_dir`; use save(directory)."
+            )
+        return self._store.write(self, needs_fit=needs_fit)
+
+    def save(self, directory, *, needs_fit=False):
+        """Write the whole learner state into a state directory, atomically
+        (see `keras_dbal.saving`), under the directory's lock.
+
+        Args:
+            directory: The state directory (created if missing).
+            needs_fit: Record that labels were added but not fitted yet;
+                `load` then refits.
+
+        Returns:
+            The path of the new checkpoint.
+        """
+        return learner_state.save(
+            self, directory, needs_fit=needs_fit, store=self._store
+        )
+
+    @classmethod
+    def load(cls, directory, *, pool=None, acquisition=None, **overrides):
+        """Continue a learner from the newest intact checkpoint.
+
+        It holds the directory's lock until `close()` (a later load in the
+        same process takes it over). A damaged newest checkpoint is moved
+        aside with a `CheckpointWarning`; one saved between adding labels
+        and fitting is refitted.
+
+        Args:
+            directory: The state directory.
+            pool: The `Pool` it was taught from, if any: checked against
+                the saved fingerprint, and its labels restored.
+            acquisition: A custom acquisition function (which cannot be
+                saved), or another acquisition to continue with.
+            **overrides: Constructor arguments to change. `fit_kwargs`
+                are merged into the saved ones; any that could not be
+                saved (callbacks) must be given again.
+
+        Raises:
+            CheckpointError: no intact checkpoint, an unknown format, a
+                pool that does not match, or fit arguments to give again.
+            StateLockedError: another process is using the directory.
+        """
+        return learner_state.load(
+            cls, directory, pool=pool, acquisition=acquisition,
+            overrides=overrides,
+        )
+
+    def _restore(self, state, store):
+        """Take the attributes `load` read back, and the store (internal)."""
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._store = store
+
+    def fit(self, **fit_kwargs):
+        """Fit the model on the labelled set.
+
+        Resets to the initial weights first if `reset_weights`; updates the
+        N of every `LabelScaledL2` weight decay to the labelled count.
+
+        Args:
+            **fit_kwargs: Override the learner's `fit_kwargs` for this fit.
+
+        Returns:
+            The `History` of `model.fit`.
+        """
+        self._check_taught()
+        seed = selection.derive_seed(self.seed, "fit", self.num_fits_)
+        self.num_fits_ += 1
+        initial = (
+            (self.initial_weights_, self.initial_optimizer_state_)
+            if self.reset_weights else (None, None)
+        )
+        return refit.fit(
+            self.model, self.x_labelled_, self.y_labelled_,
+            {**self.fit_kwargs, **fit_kwargs}, seed=seed,
+            initial_weights=initial[0], initial_optimizer_state=initial[1],
+        )
+
+    def query(self, pool, n=10, *, exclude=None):
+        """The n pool images to label next, best first.
+
+        Args:
+            pool: A `Pool` (labelled images are never proposed), or images
+                as a numpy array, tensor or `tf.data.Dataset` (every image
+                is a candidate except the positions in `exclude`).
+            n: Number of images to return.
+            exclude: Positions never to propose (arrays and datasets).
+
+        Returns:
+            int64 positions into the pool, best first.
+
+        Raises:
+            ValueError: n is more than the unlabelled images, or than
+                `pool_subset`, the images one query scores.
+        """
+        self._check_taught()
+        self._sync_pool(pool)
+        chosen, scores = selection.choose(
+            pool, n, exclude=exclude, sampler=self.sampler,
+            acquisition=self.acquisition_fn, pool_subset=self.pool_subset,
+            item_shape=self.item_shape, verbose=self.verbose,
+            seed=selection.derive_seed(self.seed, "query", self.round),
+        )
+        self.history_.append({
+            "round": self.round,
+            "num_labelled": self.num_labelled,
+            "indices": chosen.tolist(),
+            "scores": scores.astype(float).tolist(),
+        })
+        return chosen
+
+    def predict(self, x, *, mc_samples=None, seed=None, dropout=True):
+        """Predictive class probabilities, averaged over T MC passes.
+
+        Args:
+            x: Images (array, tensor or `tf.data.Dataset`).
+            mc_samples: T for this call; defaults to the learner's.
+            seed: Integer seed; defaults to one derived from the learner's.
+            dropout: If False, one pass with every `MCDropout` switched
+                off (standard dropout's weight scaling; see
+                `MCSampler.predict_without_dropout`); `mc_samples` and
+                `seed` are then unused.
+
+        Returns:
+            float32 numpy array `(N, C)`.
+        """
+        if not dropout:
+            return self.sampler.predict_without_dropout(x)
+        if seed is None:
+            seed = selection.derive_seed(self.seed, "predict", self.round)
+        sampler = self._samplers.get(mc_samples)
+        return sampler.sample(x, seed=seed).mean(axis=0)
+
+    def evaluate(self, x, y, *, mc_samples=None, dropout=True):
+        """Accuracy and negative log-likelihood of the predictions.
+
+        Args:
+            x: Test images.
+            y: Their integer labels.
+            mc_samples: T for the MC-averaged prediction; defaults to the
+                learner's.
+            dropout: If False, evaluate one pass with every `MCDropout`
+                switched off, as `model.evaluate` does for Keras `Dropout`
+                (and as the authors' code of Gal et al., 2017, measured
+                test error).
+
+        Returns:
+            `{"accuracy": float, "error": float, "nll": float}`.
+        """
+        images = validation.images(x, "x", self.item_shape)
+        labels = validation.labels(y, "y", len(images), self.num_classes)
+        probs = self.predict(images, mc_samples=mc_samples, dropout=dropout)
+        return prediction.metrics(probs, labels)
+
+    def _sync_pool(self, pool, adopt=False):
+        """Bring a `Pool` in line with the learner's record (see
+        `keras_dbal.active.labelled`); with `adopt`, a learner with no
+        pool yet takes this one as its pool."""
+        if not isinstance(pool, Pool):
+            return
+        if adopt and self.pool_ is None:
+            self.pool_ = pool.identity()
+        labelled.sync_pool(
+            pool, self.pool_, self.pool_indices_, self.y_labelled_
+        )
+
+    def _check_taught(self):
+        if self.num_labelled == 0:
+            raise NotFittedError(
+                "This ActiveLearner has no labelled data yet: call "
+                "teach(x, y) with an initial labelled set first."
+            )

@@ -1,0 +1,247 @@
+"""An `ActiveLearner`'s state into and out of a checkpoint.
+
+`keras_dbal.saving` stores a model, JSON settings, a JSON record and named
+arrays, and knows nothing of the learner; this module says which of the
+learner's attributes go where, and rebuilds a learner through its own
+constructor.
+"""
+
+import json
+import os
+
+from keras_dbal import acquisition as acquisition_lib
+from keras_dbal.saving.checkpoint import CheckpointError
+from keras_dbal.saving.checkpoint import load_checkpoint
+from keras_dbal.saving.checkpoint import numbered
+from keras_dbal.saving.checkpoint import save_checkpoint
+from keras_dbal.saving.checkpoint import unnumbered
+from keras_dbal.saving.folders import latest
+from keras_dbal.saving.locking import lock_directory
+
+__all__ = ["Store", "load", "save"]
+
+
+class Store:
+    """A learner's own state directory, and the lock it holds on it.
+
+    Args:
+        directory: The state directory.
+        lock: Its held `StateLock`.
+    """
+
+    def __init__(self, directory, lock):
+        self.directory = directory
+        self.lock = lock
+
+    @classmethod
+    def claim(cls, directory):
+        """The store of a new learner; `directory` must not hold a
+        checkpoint yet."""
+        _check_no_checkpoint(directory)
+        lock = lock_directory(directory)
+        try:
+            # Again under the lock: another process may have saved.
+            _check_no_checkpoint(directory)
+        except ValueError:
+            lock.release()
+            raise
+        return cls(directory, lock)
+
+    def check(self):
+        """Raise if the lock was taken over (see `StateLock.check`)."""
+        self.lock.check()
+
+    def write(self, learner, *, needs_fit=False):
+        """A new checkpoint of `learner`; returns its path."""
+        self.lock.check()
+        return _save(learner, self.directory, needs_fit)
+
+    def owns(self, directory):
+        """Whether `directory` is this store's."""
+        return os.path.realpath(directory) == os.path.realpath(
+            self.directory
+        )
+
+    def close(self):
+        """Release the lock."""
+        self.lock.release()
+
+
+def _check_no_checkpoint(directory):
+    if latest(directory):
+        raise ValueError(
+            "Invalid value received for argument `checkpoint_dir`: "
+            f"{directory} already holds a checkpoint. Continue it with "
+            "ActiveLearner.load(checkpoint_dir), or choose an empty "
+            "directory."
+        )
+
+
+def save(learner, directory, *, needs_fit=False, store=None):
+    """Write `learner` into `directory`; see `ActiveLearner.save`.
+
+    Into the learner's own `store`, under the lock it holds; anywhere
+    else, under that directory's lock, taken for the save.
+    """
+    if store is not None and store.owns(directory):
+        return store.write(learner, needs_fit=needs_fit)
+    with lock_directory(directory):
+        return _save(learner, directory, needs_fit)
+
+
+def _save(learner, directory, needs_fit):
+    arrays = {
+        "x_labelled": learner.x_labelled_,
+        "y_labelled": learner.y_labelled_,
+        "pool_indices": learner.pool_indices_,
+        **numbered("initial", learner.initial_weights_),
+        **numbered("fresh_optimizer", learner.initial_optimizer_state_),
+    }
+    record = {
+        "num_fits": learner.num_fits_,
+        "num_labelled": learner.num_labelled,
+        "pool": learner.pool_,
+        "history": learner.history_,
+    }
+    return save_checkpoint(
+        directory,
+        learner.model,
+        settings=_settings(learner),
+        record=record,
+        arrays=arrays,
+        needs_fit=needs_fit,
+    )
+
+
+def load(cls, directory, *, pool, acquisition, overrides):
+    """A learner of class `cls` from the newest intact checkpoint; see
+    `ActiveLearner.load`."""
+    checkpoint = load_checkpoint(directory)
+    try:
+        settings = _constructor_arguments(
+            checkpoint, acquisition, dict(overrides)
+        )
+        learner = cls(checkpoint.model, **settings)
+        arrays, record = checkpoint.arrays, checkpoint.record
+        learner._restore(
+            {
+                "x_labelled_": arrays["x_labelled"],
+                "y_labelled_": arrays["y_labelled"],
+                "pool_indices_": arrays["pool_indices"],
+                "initial_weights_": unnumbered(arrays, "initial"),
+                "initial_optimizer_state_": unnumbered(
+                    arrays, "fresh_optimizer"
+                ),
+                "history_": record["history"],
+                "num_fits_": record["num_fits"],
+                "pool_": record["pool"],
+            },
+            Store(checkpoint.directory, checkpoint.lock),
+        )
+    except BaseException:
+        checkpoint.lock.release()
+        raise
+    if pool is not None:
+        _restore_pool(learner, pool, checkpoint.directory)
+    if checkpoint.needs_fit:
+        # Saved between adding labels and fitting.
+        learner.fit()
+        learner.checkpoint()
+    return learner
+
+
+def _settings(learner):
+    name = learner.acquisition_name
+    custom = (
+        name not in acquisition_lib.names()
+        or acquisition_lib.get(name) is not learner.acquisition_fn
+    )
+    fit_kwargs, unsaved = {}, []
+    for key, value in learner.fit_kwargs.items():
+        if _survives_json(value):
+            fit_kwargs[key] = value
+        else:
+            unsaved.append(key)
+    return {
+        "acquisition": learner.acquisition_name,
+        "acquisition_is_custom": custom,
+        "mc_samples": learner.mc_samples,
+        "reset_weights": learner.reset_weights,
+        "fit_kwargs": fit_kwargs,
+        "unsaved_fit_kwargs": sorted(unsaved),
+        "pool_subset": learner.pool_subset,
+        "chunk_size": learner.sampler.chunk_size,
+        "consistent_masks": learner.consistent_masks,
+        "from_logits": learner.from_logits,
+        "allow_deterministic": learner.allow_deterministic,
+        "seed": None if learner.seed is None else int(learner.seed),
+        "verbose": learner.verbose,
+    }
+
+
+def _survives_json(value):
+    """Whether `value` reads back from JSON as itself: callbacks, arrays,
+    tuples and dicts with integer keys (`class_weight`) do not."""
+    try:
+        return json.loads(json.dumps(value)) == value
+    except (TypeError, ValueError):
+        return False
+
+
+def _constructor_arguments(checkpoint, acquisition, overrides):
+    settings = dict(checkpoint.settings)
+    directory = checkpoint.directory
+    if settings.pop("acquisition_is_custom"):
+        if acquisition is None:
+            raise CheckpointError(
+                f"The learner in {directory} used the custom acquisition "
+                f"function {settings['acquisition']!r}; pass it again as "
+                "ActiveLearner.load(..., acquisition=function)."
+            )
+        settings["acquisition"] = acquisition
+    elif acquisition is not None:
+        settings["acquisition"] = acquisition
+    unsaved = settings.pop("unsaved_fit_kwargs", [])
+    given = overrides.pop("fit_kwargs", None) or {}
+    missing = [key for key in unsaved if key not in given]
+    if missing:
+        raise CheckpointError(
+            f"The learner in {directory} was fitted with fit_kwargs "
+            f"{missing}, which cannot be saved (they are not plain JSON); "
+            "pass them again, e.g. ActiveLearner.load(..., fit_kwargs="
+            f"{{{missing[0]!r}: ...}}), or as None to fit without them."
+        )
+    settings["fit_kwargs"] = {**settings["fit_kwargs"], **given}
+    settings.update(overrides)
+    return settings
+
+
+def _restore_pool(learner, pool, directory):
+    saved = learner.pool_
+    if saved is None and learner.num_labelled == 0:
+        # Nothing taught yet: this is the pool it will be taught from.
+        learner._sync_pool(pool, adopt=True)
+        return
+    if saved is None:
+        raise CheckpointError(
+            f"The learner in {directory} was never taught from a Pool; "
+            "load it without `pool`."
+        )
+    if pool.identity() != saved:
+        raise CheckpointError(
+            f"The learner in {directory} was taught from a pool of "
+            f"{saved['size']} images with fingerprint "
+            f"{saved['fingerprint'][:12]}; the pool given has {len(pool)} "
+            f"images with fingerprint {pool.fingerprint()[:12]}."
+        )
+    try:
+        learner._sync_pool(pool)
+    except ValueError as error:
+        raise CheckpointError(
+            f"{error} Pass a fresh Pool to ActiveLearner.load."
+        ) from None
+    if pool.labelled_mask.sum() != (learner.pool_indices_ >= 0).sum():
+        raise CheckpointError(
+            "The pool given has labels the checkpoint does not know of; "
+            "pass a fresh Pool to ActiveLearner.load."
+        )

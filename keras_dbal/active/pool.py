@@ -1,0 +1,135 @@
+"""`Pool`: the images to label, and which of them are labelled."""
+
+import hashlib
+
+import numpy as np
+
+from keras_dbal.utils import validation
+
+__all__ = ["Pool"]
+
+
+class Pool:
+    """Unlabelled images and the record of which of them are labelled.
+
+    Give a `Pool` to `ActiveLearner.query` and it never proposes an image
+    that is already labelled; give it to `ActiveLearner.teach` with the
+    queried positions and it refuses to label one twice. Positions always
+    refer to the original array.
+
+    Args:
+        x: Images `(N, ...)`.
+        y: Optional true labels `(N,)`, the oracle of simulated experiments.
+            They are never shown to the learner until `oracle` is asked.
+
+    Attributes:
+        labels_: int64 `(N,)`, the label taught for each image, -1 if none.
+    """
+
+    def __init__(self, x, y=None):
+        self.x = validation.images(x, "x")
+        if y is not None:
+            y = np.asarray(y)
+            if y.shape != (len(self.x),):
+                raise ValueError(
+                    "Invalid value received for argument `y`. Expected shape "
+                    f"({len(self.x)},). Received shape {y.shape}."
+                )
+        self.y = y
+        self.labels_ = np.full(len(self.x), -1, dtype="int64")
+        self._fingerprint = None
+
+    def __len__(self):
+        return len(self.x)
+
+    @property
+    def labelled_mask(self):
+        """Boolean `(N,)`: which images are labelled."""
+        return self.labels_ >= 0
+
+    @property
+    def labelled_indices(self):
+        return np.flatnonzero(self.labelled_mask)
+
+    @property
+    def unlabelled_indices(self):
+        return np.flatnonzero(~self.labelled_mask)
+
+    def check_unlabelled(self, indices, name="indices"):
+        """Validated positions of images that are not labelled yet.
+
+        Args:
+            indices: Pool positions.
+            name: The argument's name in error messages.
+
+        Raises:
+            ValueError: a position is out of range, repeated or labelled.
+        """
+        indices = validation.indices(indices, name, len(self))
+        already = indices[self.labelled_mask[indices]]
+        if len(already):
+            raise ValueError(
+                f"Invalid value received for argument `{name}`: pool "
+                f"positions {already[:10].tolist()} are already labelled."
+            )
+        return indices
+
+    def mark_labelled(self, indices, labels):
+        """Record labels; positions must be valid and not labelled yet.
+
+        Args:
+            indices: Pool positions.
+            labels: Their integer labels.
+        """
+        indices = self.check_unlabelled(indices)
+        self.labels_[indices] = labels
+
+    def restore_labels(self, indices, labels):
+        """Mark labels a learner recorded for this pool (idempotent).
+
+        Args:
+            indices: Pool positions.
+            labels: Their integer labels.
+
+        Raises:
+            ValueError: a position already carries a different label.
+        """
+        indices = np.asarray(indices, dtype="int64")
+        labels = np.asarray(labels, dtype="int64")
+        current = self.labels_[indices]
+        clash = (current >= 0) & (current != labels)
+        if clash.any():
+            raise ValueError(
+                f"Pool positions {indices[clash][:10].tolist()} carry labels "
+                f"{current[clash][:10].tolist()} in this Pool but "
+                f"{labels[clash][:10].tolist()} in the learner's record."
+            )
+        self.labels_[indices] = labels
+
+    def oracle(self, indices):
+        """The true labels of some images (simulated experiments only).
+
+        Args:
+            indices: Pool positions.
+        """
+        if self.y is None:
+            raise ValueError(
+                "This pool has no oracle labels: create it as Pool(x, y)."
+            )
+        return self.y[np.asarray(indices, dtype="int64")]
+
+    def fingerprint(self):
+        """SHA-256 of the images' bytes, shape and dtype.
+
+        Computed once: the images of a pool must not change.
+        """
+        if self._fingerprint is None:
+            digest = hashlib.sha256()
+            digest.update(repr((self.x.shape, str(self.x.dtype))).encode())
+            digest.update(np.ascontiguousarray(self.x).tobytes())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
+
+    def identity(self):
+        """`{"size", "fingerprint"}`: what a learner records of its pool."""
+        return {"size": len(self), "fingerprint": self.fingerprint()}

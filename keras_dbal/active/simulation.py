@@ -1,0 +1,84 @@
+"""Simulated active learning: an oracle labels what the learner queries."""
+
+import keras
+
+from keras_dbal.active.pool import Pool
+from keras_dbal.active.prediction import metrics
+from keras_dbal.utils import validation
+
+__all__ = ["simulate"]
+
+
+def simulate(
+    learner, pool, rounds, n=10, *, x_test=None, y_test=None, progress=True
+):
+    """A simulated experiment: query, label from the oracle, refit.
+
+    As in the experiments of Gal et al. (2017): each round the learner
+    queries n images, the pool's oracle labels them, and the learner is
+    taught them and refitted. Test metrics are recorded once before the
+    first round and after every round, and each round's entry of
+    `learner.history_` gets them as `after_teach`.
+
+    Args:
+        learner: An `ActiveLearner` taught an initial labelled set.
+        pool: A `Pool` with its true labels, `Pool(x, y)`.
+        rounds: Number of acquisition rounds.
+        n: Images acquired per round.
+        x_test, y_test: Optional test set for the learning curve.
+        progress: Show a progress bar over the rounds.
+
+    Returns:
+        One dict per evaluation: `num_labelled` and, with a test set,
+        `accuracy`, `error` and `nll` of the MC-averaged prediction, and
+        the same three of one pass with dropout off (`accuracy_without_
+        dropout`, ...; see `ActiveLearner.evaluate`).
+    """
+    if not isinstance(pool, Pool) or pool.y is None:
+        raise ValueError(
+            "Invalid value received for argument `pool`. run() needs a "
+            "Pool created with its oracle labels: Pool(x, y)."
+        )
+    rounds = validation.positive_int(rounds, "rounds")
+    if x_test is not None:
+        # Validated once, then tested every round.
+        x_test = validation.images(x_test, "x_test", learner.item_shape)
+        y_test = validation.labels(
+            y_test, "y_test", len(x_test), learner.num_classes
+        )
+    curve = [measure(learner, x_test, y_test)]
+    bar = keras.utils.Progbar(
+        rounds,
+        unit_name="round",
+        verbose=1 if progress else 0,
+        stateful_metrics=["labelled", "accuracy"],
+    )
+    for _ in range(rounds):
+        chosen = learner.query(pool, n)
+        learner.teach(pool, pool.oracle(chosen), indices=chosen)
+        curve.append(measure(learner, x_test, y_test))
+        learner.history_[-1]["after_teach"] = curve[-1]
+        shown = [("labelled", learner.num_labelled)]
+        if "accuracy" in curve[-1]:
+            shown.append(("accuracy", curve[-1]["accuracy"]))
+        bar.add(1, shown)
+    return curve
+
+
+def measure(learner, x_test, y_test):
+    """The labelled count and, with a test set, the metrics both ways."""
+    record = {"num_labelled": learner.num_labelled}
+    if x_test is None:
+        return record
+    with_dropout = metrics(learner.predict(x_test), y_test)
+    # Without any MCDropout both ways of predicting are one and the same
+    # deterministic pass.
+    without = (
+        metrics(learner.predict(x_test, dropout=False), y_test)
+        if learner.sampler.is_stochastic
+        else with_dropout
+    )
+    record.update(with_dropout)
+    for key, value in without.items():
+        record[f"{key}_without_dropout"] = value
+    return record

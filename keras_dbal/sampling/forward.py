@@ -1,0 +1,91 @@
+"""The forward passes the sampler compiles: T samples folded into the batch.
+
+For `(B, ...)` images, `FoldedForward.samples` runs the model's
+deterministic prefix once, broadcasts its output to the T samples (folded
+into one `(T * B, ...)` batch) through the first dropout's masks, and runs
+the stochastic suffix once on the folded batch, with every `MCDropout`
+drawing its masks from the seed (see `keras_dbal.sampling.masks`).
+"""
+
+from keras import ops
+
+from keras_dbal.layers.mask_scope import MaskScope
+from keras_dbal.sampling.masks import masker
+from keras_dbal.sampling.model_split import split_model
+from keras_dbal.sampling.model_split import split_off_dropout
+
+__all__ = ["FoldedForward"]
+
+
+class FoldedForward:
+    """`(B, ...)` images to class probabilities, traceable by the backend.
+
+    Args:
+        model: The built Keras model.
+        mc_samples: T.
+        split: Run the deterministic prefix once (see `split_model`).
+        consistent_masks: One mask per layer and sample for all images.
+        from_logits: Apply a softmax to the model's output.
+    """
+
+    def __init__(
+        self, model, mc_samples, *, split, consistent_masks, from_logits
+    ):
+        self.model = model
+        self.mc_samples = mc_samples
+        self.consistent_masks = consistent_masks
+        self.from_logits = from_logits
+        if split:
+            self.prefix, self.suffix = split_model(model)
+        else:
+            self.prefix, self.suffix = None, model
+        self.fused = None
+        if self.prefix is not None and self.suffix is not None:
+            # The first dropout and what follows it (see split_off_dropout).
+            self.fused = split_off_dropout(model, self.suffix)
+
+    def samples(self, images, seed):
+        """`(B, ...)` images -> `(T, B, C)` probabilities."""
+        num_samples = self.mc_samples
+        batch = images.shape[0]
+        if self.prefix is not None:
+            features = self.prefix(images, training=False)
+        else:
+            features = images
+        if self.suffix is None:
+            outputs = self._probabilities(features)
+            return ops.broadcast_to(
+                outputs[None], (num_samples,) + tuple(outputs.shape)
+            )
+        masks = masker(seed, num_samples, batch, self.consistent_masks)
+        if self.fused is not None:
+            # The first dropout folds: its masks broadcast the features to
+            # the T samples, so the (T * B, ...) copy is written only once.
+            dropout, suffix = self.fused
+            folded = masks(dropout, features, folded=False)
+        else:
+            suffix = self.suffix
+            feature_shape = tuple(features.shape[1:])
+            folded = ops.reshape(
+                ops.broadcast_to(
+                    features[None], (num_samples, batch) + feature_shape
+                ),
+                (num_samples * batch,) + feature_shape,
+            )
+        with MaskScope(masks):
+            outputs = suffix(folded, training=False)
+        outputs = self._probabilities(outputs)
+        return ops.reshape(outputs, (num_samples, batch, outputs.shape[-1]))
+
+    def without_dropout(self, images, seed):
+        """`(B, ...)` images -> `(B, C)` probabilities, dropout off."""
+        with MaskScope(_identity):
+            outputs = self.model(images, training=False)
+        return self._probabilities(outputs)
+
+    def _probabilities(self, outputs):
+        return ops.softmax(outputs, axis=-1) if self.from_logits else outputs
+
+
+def _identity(layer, inputs):
+    return inputs

@@ -1,0 +1,130 @@
+"""The package's house rules, read from its source: imports flow one way
+(no cycle, function-level imports included) and no module passes 400
+lines."""
+
+import ast
+import pathlib
+
+import pytest
+
+import keras_dbal
+
+pytestmark = pytest.mark.backend_independent
+
+PACKAGE = pathlib.Path(keras_dbal.__file__).parent
+MAX_LINES = 400
+
+
+def _modules():
+    """`{dotted name: path}` of every module in the package."""
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _imports(name, path, modules):
+    """The package modules `name` imports anywhere in its file.
+
+    `from a.b import c` counts `a.b.c` when that is a module, else `a.b`.
+    Importing `a.b.c` does not count its parent packages: Python runs them
+    first, but they are the ones that import their modules.
+    """
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) + 1
+                                          - node.level]
+                base = ".".join(parent + ([base] if base else []))
+            targets = []
+            for alias in node.names:
+                full = f"{base}.{alias.name}"
+                targets.append(full if full in modules else base)
+        else:
+            continue
+        found.update(
+            target for target in targets
+            if target in modules and target not in (name, "keras_dbal")
+        )
+    return found
+
+
+def _cycle(edges):
+    """One import cycle as a list of modules, or None."""
+    state, stack = {}, []
+
+    def visit(module):
+        state[module] = "open"
+        stack.append(module)
+        for target in sorted(edges[module]):
+            if state.get(target) == "open":
+                return stack[stack.index(target):] + [target]
+            if target not in state:
+                cycle = visit(target)
+                if cycle:
+                    return cycle
+        stack.pop()
+        state[module] = "done"
+        return None
+
+    for module in sorted(edges):
+        if module not in state:
+            cycle = visit(module)
+            if cycle:
+                return cycle
+    return None
+
+
+def test_the_reader_sees_imports_inside_functions():
+    modules = {"keras_dbal.a": None, "keras_dbal.b": None}
+    source = "def f():\n    from keras_dbal import b\n"
+    path = pathlib.Path("a.py")
+    found = _imports_of_source("keras_dbal.a", path, source, modules)
+    assert found == {"keras_dbal.b"}
+
+
+def _imports_of_source(name, path, source, modules):
+    class _Path(type(path)):
+        def read_text(self):
+            return source
+
+    return _imports(name, _Path(path), modules)
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
+    assert _cycle(edges) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_import_cycle():
+    modules = _modules()
+    edges = {
+        name: _imports(name, path, modules) for name, path in modules.items()
+    }
+    assert _cycle(edges) is None, " -> ".join(_cycle(edges))
+
+
+def test_saving_never_imports_the_active_loop():
+    modules = _modules()
+    for name, path in modules.items():
+        if name.startswith("keras_dbal.saving"):
+            imported = _imports(name, path, modules)
+            assert not {m for m in imported if ".active" in m}, name
+
+
+def test_no_module_passes_the_line_limit():
+    long = {
+        str(path.relative_to(PACKAGE.parent)): lines
+        for path in PACKAGE.rglob("*.py")
+        if (lines := path.read_text().count("\n")) > MAX_LINES
+    }
+    assert not long, f"split these by concept: {long}"
