@@ -1,8 +1,4 @@
-"""Data set loaders.
-
-Loaders return `((x_train, y_train), (x_test, y_test))` with images as
-float32 `(N, height, width, channels)` in [0, 1] and integer labels.
-"""
+"""The loaders behind `keras_dbal.datasets` (see there)."""
 
 import os
 
