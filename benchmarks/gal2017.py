@@ -41,11 +41,11 @@ import os
 import platform
 import time
 
+import keras
 import numpy as np
 
-import keras_dbal
-from keras_dbal.active import experiment
-from keras_dbal.datasets.loaders import load_dataset
+from keras_dbal import active as experiment
+from keras_dbal.datasets import load_dataset
 
 # Table 1 of Gal et al. (2017): acquired images needed to reach 10% / 5%
 # test error on MNIST (full training set as pool, 10,000 test images).
@@ -95,7 +95,7 @@ PRESETS = {
     # deterministic twins, BALD is left out: under the point-mass posterior
     # of the paper's Section 5.2 it scores every image 0 and acquires at
     # random, so the random row stands for it (variation ratios' twin is
-    # 1 - max softmax, see keras_dbal.active.experiment.POINT_MASS_FORMS).
+    # 1 - max softmax, the point-mass form keras_dbal's experiments use).
     "quick": {
         "dataset": None,
         "config": {
@@ -138,7 +138,7 @@ PRESETS = {
 
 def device_label():
     """`cpu` or the accelerator's kind, plus the Keras backend."""
-    backend_name = keras_dbal.backend.name()
+    backend_name = keras.backend.backend()
     device = "cpu"
     if backend_name == "jax":
         import jax

@@ -124,19 +124,28 @@ class _FullPasses:
         return acquisition.bald(keras.ops.stack(passes))
 
     def top_n(self, pool, acquisition_fn, n, seed=0):
+        """Chunked like `MCSampler` (a pool smaller than a chunk padded to
+        the next power of two, the next chunk dispatched before the last
+        result is fetched), so the two differ only in the forward pass."""
         del acquisition_fn  # always BALD, compiled in
-        scores = []
-        for start in range(0, len(pool), self.chunk_size):
-            chunk = pool[start:start + self.chunk_size]
+        size = self.chunk_size
+        if len(pool) < size:
+            size = 1 << max(len(pool) - 1, 0).bit_length()
+        scores, pending = [], None
+        for start in range(0, len(pool), size):
+            chunk = pool[start:start + size]
             count = len(chunk)
-            if count < self.chunk_size:
-                padding = np.zeros(
-                    (self.chunk_size - count,) + chunk.shape[1:], chunk.dtype
-                )
+            if count < size:
+                padding = np.zeros((size - count,) + chunk.shape[1:],
+                                   chunk.dtype)
                 chunk = np.concatenate([chunk, padding])
             chunk_seed = np.array([seed, start], dtype="int32")
             result = self.function(chunk, chunk_seed)
-            scores.append(keras.ops.convert_to_numpy(result)[:count])
+            if pending is not None:
+                scores.append(keras.ops.convert_to_numpy(pending[0])
+                              [:pending[1]])
+            pending = (result, count)
+        scores.append(keras.ops.convert_to_numpy(pending[0])[:pending[1]])
         scores = np.concatenate(scores)
         order = np.argsort(-scores, kind="stable")[:n]
         return order, scores[order]

@@ -5,8 +5,6 @@ subpackages listed there (see the API table in the README). Modules inside
 the subpackages are internal and may change without notice.
 """
 
-__version__ = "0.1.0.dev0"
-
 from keras_dbal import _quiet
 
 if _quiet.started_as_command():
@@ -33,6 +31,7 @@ from keras_dbal.sampling import MCSampler
 from keras_dbal.saving import CheckpointError
 from keras_dbal.saving import CheckpointWarning
 from keras_dbal.saving import StateLockedError
+from keras_dbal.version import __version__
 
 __all__ = [
     "ActiveLearner",

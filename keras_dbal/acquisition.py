@@ -15,8 +15,12 @@ Reference:
       Data", ICML 2017, Section 3.
 """
 
+import numbers
+
 import keras
 from keras import ops
+
+from keras_dbal import backend
 
 __all__ = [
     "bald",
@@ -170,12 +174,21 @@ def random(probs, seed=None):
         probs: Class probabilities, `(T, N, C)`, or anything with N as its
             second dimension.
         seed: Integer seed (the same seed gives the same scores), a
-            `keras.random.SeedGenerator`, or None for Keras's global one.
+            `keras.random.SeedGenerator`, None for Keras's global one, or
+            an int32 seed pair tensor `(2,)`, which `MCSampler` passes
+            inside its compiled function (see `MCSampler.score`).
 
     Returns:
         Scores, `(N,)`.
     """
-    return keras.random.uniform((ops.shape(probs)[1],), seed=seed)
+    shape = (ops.shape(probs)[1],)
+    if seed is None or isinstance(seed, keras.random.SeedGenerator):
+        return keras.random.uniform(shape, seed=seed)
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        return keras.random.uniform(shape, seed=int(seed))
+    # A seed tensor: 24 random bits per score, drawn statelessly.
+    bits = ops.right_shift(backend.stateless_bits(shape, seed), 8)
+    return ops.cast(bits, "float32") * (1.0 / (1 << 24))
 
 
 _REGISTRY = {

@@ -66,14 +66,35 @@ def _documented_objects():
             yield name, obj
 
 
+def _argument_names(doc):
+    """The names an `Args:` (or `Call arguments:`) section describes: the
+    entries one level under the heading, `name:` or `x, y:`."""
+    names, heading = set(), None
+    for line in doc.splitlines():
+        text = line.strip()
+        indent = len(line) - len(line.lstrip())
+        if text in ("Args:", "Arguments:", "Call arguments:"):
+            heading = indent
+        elif heading is not None and text and indent <= heading:
+            heading = None
+        elif heading is not None and indent == heading + 4:
+            entry = re.match(r"(\*{0,2}\w+(?:, \*{0,2}\w+)*):", text)
+            if entry:
+                names.update(
+                    name.lstrip("*") for name in entry.group(1).split(", ")
+                )
+    return names
+
+
 def _undocumented(function, doc, skip=("self", "cls")):
-    signature = inspect.signature(function)
+    described = _argument_names(doc)
     return [
-        name for name, parameter in signature.parameters.items()
+        name for name, parameter in inspect.signature(function).parameters
+        .items()
         if name not in skip
         and parameter.kind not in (parameter.VAR_KEYWORD,
                                    parameter.VAR_POSITIONAL)
-        and not re.search(rf"\b{name}[:,]", doc)
+        and name not in described
     ]
 
 
@@ -114,6 +135,9 @@ def test_arguments_are_documented(name, obj):
     missing = _undocumented(obj.__init__, doc)
     assert not missing, f"{name} does not document {missing}"
     for method_name, method in vars(obj).items():
+        if isinstance(method, property) and not method_name.startswith("_"):
+            assert inspect.getdoc(method), f"{name}.{method_name} property"
+            continue
         if isinstance(method, (classmethod, staticmethod)):
             method = method.__func__
         if (
@@ -147,15 +171,27 @@ def test_no_public_module_re_exports_a_private_helper(module_name):
 
 def test_the_checker_catches_an_undocumented_argument():
     def documented(images, seed=None):
-        """Args:
+        """Documented.
+
+        Args:
             images: The images.
             seed: A seed.
         """
 
     def half(images, seed=None):
-        """Args:
-            images: The images.
+        """Draw `seed, images` at random (x, y).
+
+        Args:
+            images: The images, seed: no.
+        """
+
+    def paired(x, y):
+        """Paired.
+
+        Args:
+            x, y: Test images and labels.
         """
 
     assert _undocumented(documented, inspect.getdoc(documented)) == []
     assert _undocumented(half, inspect.getdoc(half)) == ["seed"]
+    assert _undocumented(paired, inspect.getdoc(paired)) == []

@@ -21,6 +21,7 @@ from keras_dbal.saving import folders
 from keras_dbal.saving.checkpoint import CheckpointError
 from keras_dbal.saving.checkpoint import CheckpointWarning
 from keras_dbal.saving.locking import StateLockedError
+from keras_dbal.saving.locking import lock_directory
 from tests.conftest import requires_backend
 
 ROUNDS = 6
@@ -393,7 +394,6 @@ def test_unsaveable_fit_arguments_must_be_given_again(tmp_path, digits):
     assert callback.epochs == 2
     with pytest.raises(CheckpointError, match=r"\['callbacks', 'class_wei"):
         ActiveLearner.load(tmp_path / "s")
-    # Nothing was taken: the directory is free for the next load.
     again = CountingCallback()
     resumed = ActiveLearner.load(
         tmp_path / "s",
@@ -412,3 +412,38 @@ def test_load_can_continue_with_another_acquisition(taught):
     learner.close()
     resumed = ActiveLearner.load(state, acquisition="max_entropy")
     assert resumed.acquisition_name == "max_entropy"
+
+
+def test_a_failed_load_frees_the_lock_at_once(taught, digits):
+    learner, _, state = taught
+    learner.close()
+    (x, y), _ = digits
+    with pytest.raises(CheckpointError) as caught:
+        ActiveLearner.load(state, pool=Pool(x[1:151], y[1:151]))
+    # The error, whose traceback holds the half-made learner, is still
+    # alive (a notebook keeps it): the lock must not wait for it to go.
+    assert caught.value is not None
+    with lock_directory(state):
+        pass
+
+
+def test_an_untaught_learner_adopts_only_a_clean_pool(tmp_path, digits):
+    (x, y), _ = digits
+    model = keras_dbal.gal_cnn((8, 8, 1), seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with ActiveLearner(model, checkpoint_dir=tmp_path / "s") as learner:
+        learner.checkpoint()
+    stray = Pool(x[:50])
+    stray.mark_labelled([1, 2, 3], [1, 2, 3])
+    with pytest.raises(CheckpointError, match="does not know of"):
+        ActiveLearner.load(tmp_path / "s", pool=stray)
+    clean = Pool(x[:50])
+    resumed = ActiveLearner.load(tmp_path / "s", pool=clean)
+    assert resumed.pool_ == clean.identity()
+
+
+def test_load_refuses_another_checkpoint_dir(taught, tmp_path):
+    learner, _, state = taught
+    learner.close()
+    with pytest.raises(ValueError, match="continues the state directory"):
+        ActiveLearner.load(state, checkpoint_dir=tmp_path / "elsewhere")

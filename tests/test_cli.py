@@ -147,3 +147,18 @@ def test_run_defaults_are_the_experiment_runners():
         assert getattr(args, name) == getattr(defaults, name), name
     assert tuple(args.seed) == defaults.seeds
     assert tuple(args.acquisition) == defaults.acquisitions
+    assert tuple(args.deterministic) == defaults.deterministic
+
+
+def test_init_defaults_are_init_sessions():
+    import inspect
+
+    from keras_dbal.tools import init_session
+
+    args = cli._parser().parse_args(
+        ["init", "--state", "s", "--pool", "p.npz", "--num-classes", "3"]
+    )
+    for name, parameter in inspect.signature(init_session).parameters.items():
+        if hasattr(args, name) and parameter.default is not parameter.empty:
+            assert getattr(args, name) == parameter.default, name
+    assert args.epochs == 50 and args.batch_size == 128

@@ -29,9 +29,11 @@ def _modules():
 def _imports(name, path, modules):
     """The package modules `name` imports anywhere in its file.
 
-    `from a.b import c` counts `a.b.c` when that is a module, else `a.b`.
-    Importing `a.b.c` does not count its parent packages: Python runs them
-    first, but they are the ones that import their modules.
+    `from a.b import c` counts `a.b.c` when that is a module, else `a.b`;
+    `import keras_dbal` counts the package itself, which imports every
+    public subpackage. Importing `a.b.c` does not count its parent
+    packages: Python runs them first, but they are the ones that import
+    their modules.
     """
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
@@ -52,7 +54,7 @@ def _imports(name, path, modules):
             continue
         found.update(
             target for target in targets
-            if target in modules and target not in (name, "keras_dbal")
+            if target in modules and target != name
         )
     return found
 
@@ -113,12 +115,41 @@ def test_no_import_cycle():
     assert _cycle(edges) is None, " -> ".join(_cycle(edges))
 
 
-def test_saving_never_imports_the_active_loop():
+def _reachable(edges, start):
+    seen, todo = set(), [start]
+    while todo:
+        for target in edges[todo.pop()]:
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return seen
+
+
+@pytest.mark.parametrize("lower, higher", [
+    ("keras_dbal.saving", "keras_dbal.active"),
+    ("keras_dbal.sampling", "keras_dbal.active"),
+    ("keras_dbal.layers", "keras_dbal.sampling"),
+    ("keras_dbal.utils", "keras_dbal.layers"),
+])
+def test_lower_packages_never_reach_higher_ones(lower, higher):
     modules = _modules()
-    for name, path in modules.items():
-        if name.startswith("keras_dbal.saving"):
-            imported = _imports(name, path, modules)
-            assert not {m for m in imported if ".active" in m}, name
+    edges = {
+        name: _imports(name, path, modules) for name, path in modules.items()
+    }
+    for name in modules:
+        if name == lower or name.startswith(lower + "."):
+            reached = _reachable(edges, name)
+            assert not {
+                m for m in reached if m == higher or m.startswith(higher + ".")
+            }, f"{name} reaches {higher}"
+
+
+def test_the_package_itself_counts_as_an_import():
+    modules = {"keras_dbal": None, "keras_dbal.a": None}
+    found = _imports_of_source(
+        "keras_dbal.a", pathlib.Path("a.py"), "import keras_dbal\n", modules
+    )
+    assert found == {"keras_dbal"}
 
 
 def test_no_module_passes_the_line_limit():

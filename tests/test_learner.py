@@ -399,19 +399,48 @@ def test_subclassed_model_learns_and_queries(small):
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_predict_with_another_t_builds_its_sampler_once(small):
+def test_predict_with_another_t_builds_its_sampler_once(small, monkeypatch):
+    from keras_dbal.active import prediction
+
     x, y = small
-    learner = make_learner(fit_kwargs={"epochs": 1})
+    learner = make_learner(fit_kwargs={"epochs": 1}, consistent_masks=True)
     learner.teach(x[:20], y[:20])
+    built = []
+
+    class CountingSampler(keras_dbal.MCSampler):
+        def __init__(self, *args, **kwargs):
+            built.append(kwargs)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(prediction, "MCSampler", CountingSampler)
     first = learner.predict(x[20:60], mc_samples=7, seed=1)
-    sampler = learner._samplers.get(7)
-    assert learner.predict(x[20:60], mc_samples=7, seed=1) is not first
-    np.testing.assert_array_equal(
-        learner.predict(x[20:60], mc_samples=7, seed=1), first
-    )
-    assert learner._samplers.get(7) is sampler
-    assert sampler.mc_samples == 7 and learner.sampler.mc_samples == 4
+    second = learner.predict(x[20:60], mc_samples=7, seed=1)
+    learner.predict(x[20:60], seed=1)  # the learner's own T = 4
+    assert len(built) == 1
+    np.testing.assert_array_equal(first, second)
+    # The same sampler as one built by hand with every setting kept.
     reference = keras_dbal.MCSampler(
-        learner.model, 7, chunk_size=learner.sampler.chunk_size
+        learner.model, 7, chunk_size=learner.sampler.chunk_size,
+        consistent_masks=True,
     ).sample(x[20:60], seed=1).mean(axis=0)
     np.testing.assert_array_equal(first, reference)
+
+
+def test_random_acquisition_never_runs_the_model(small, monkeypatch):
+    x, y = small
+    picks = []
+    for seed in (0, 0, 1):
+        learner = make_learner("random", seed=seed, fit_kwargs={"epochs": 1})
+        learner.teach(x[:20], y[:20])
+
+        def no_scoring(*args, **kwargs):
+            raise AssertionError("random acquisition ran the sampler")
+
+        monkeypatch.setattr(learner.sampler, "top_n", no_scoring)
+        pool = Pool(x[:200])
+        pool.mark_labelled(np.arange(20), y[:20])
+        picks.append(learner.query(pool, n=10))
+        assert not np.isin(picks[-1], np.arange(20)).any()
+        assert len(np.unique(picks[-1])) == 10
+    np.testing.assert_array_equal(picks[0], picks[1])
+    assert not np.array_equal(picks[0], picks[2])

@@ -24,6 +24,7 @@ __all__ = [
     "ExperimentConfig",
     "labels_to_reach",
     "run_experiment",
+    "summarize",
 ]
 
 # Section 5.2 of Gal et al. (2017) runs the acquisition functions on a

@@ -152,6 +152,7 @@ class ActiveLearner:
 
     @property
     def num_labelled(self):
+        """Number of labelled images taught so far."""
         return len(self.y_labelled_)
 
     @property
@@ -286,16 +287,19 @@ class ActiveLearner:
             The `History` of `model.fit`.
         """
         self._check_taught()
+        if self.reset_weights:
+            refit.prepare_fit(
+                self.model, self.num_labelled,
+                initial_weights=self.initial_weights_,
+                initial_optimizer_state=self.initial_optimizer_state_,
+            )
+        else:
+            refit.prepare_fit(self.model, self.num_labelled)
         seed = selection.derive_seed(self.seed, "fit", self.num_fits_)
         self.num_fits_ += 1
-        initial = (
-            (self.initial_weights_, self.initial_optimizer_state_)
-            if self.reset_weights else (None, None)
-        )
         return refit.fit(
             self.model, self.x_labelled_, self.y_labelled_,
             {**self.fit_kwargs, **fit_kwargs}, seed=seed,
-            initial_weights=initial[0], initial_optimizer_state=initial[1],
         )
 
     def query(self, pool, n=10, *, exclude=None):

@@ -116,7 +116,15 @@ def _save(learner, directory, needs_fit):
 def load(cls, directory, *, pool, acquisition, overrides):
     """A learner of class `cls` from the newest intact checkpoint; see
     `ActiveLearner.load`."""
-    checkpoint = load_checkpoint(directory)
+    if "checkpoint_dir" in overrides:
+        raise ValueError(
+            "ActiveLearner.load continues the state directory it loads; "
+            "to write elsewhere, save(directory) into a new one and load "
+            "that."
+        )
+    checkpoint = load_checkpoint(
+        directory, required=_RECORD, describe=_describe
+    )
     try:
         settings = _constructor_arguments(
             checkpoint, acquisition, dict(overrides)
@@ -141,13 +149,28 @@ def load(cls, directory, *, pool, acquisition, overrides):
     except BaseException:
         checkpoint.lock.release()
         raise
-    if pool is not None:
-        _restore_pool(learner, pool, checkpoint.directory)
-    if checkpoint.needs_fit:
-        # Saved between adding labels and fitting.
-        learner.fit()
-        learner.checkpoint()
+    try:
+        if pool is not None:
+            _restore_pool(learner, pool, checkpoint.directory)
+        if checkpoint.needs_fit:
+            # Saved between adding labels and fitting.
+            learner.fit()
+            learner.checkpoint()
+    except BaseException:
+        learner.close()  # the lock now, not when the error is collected
+        raise
     return learner
+
+
+# The record fields `load` reads; a checkpoint without one is damaged.
+_RECORD = ("num_fits", "history", "pool")
+
+
+def _describe(record, arrays):
+    return (
+        f"{len(arrays['y_labelled'])} labels, "
+        f"{len(record['history'])} queries"
+    )
 
 
 def _settings(learner):
@@ -218,8 +241,14 @@ def _constructor_arguments(checkpoint, acquisition, overrides):
 
 def _restore_pool(learner, pool, directory):
     saved = learner.pool_
+    unknown = CheckpointError(
+        "The pool given has labels the checkpoint does not know of; pass "
+        "a fresh Pool to ActiveLearner.load."
+    )
     if saved is None and learner.num_labelled == 0:
         # Nothing taught yet: this is the pool it will be taught from.
+        if len(pool.labelled_indices):
+            raise unknown
         learner._sync_pool(pool, adopt=True)
         return
     if saved is None:
@@ -241,7 +270,4 @@ def _restore_pool(learner, pool, directory):
             f"{error} Pass a fresh Pool to ActiveLearner.load."
         ) from None
     if pool.labelled_mask.sum() != (learner.pool_indices_ >= 0).sum():
-        raise CheckpointError(
-            "The pool given has labels the checkpoint does not know of; "
-            "pass a fresh Pool to ActiveLearner.load."
-        )
+        raise unknown

@@ -49,10 +49,12 @@ class Pool:
 
     @property
     def labelled_indices(self):
+        """Positions of the labelled images."""
         return np.flatnonzero(self.labelled_mask)
 
     @property
     def unlabelled_indices(self):
+        """Positions of the images not labelled yet."""
         return np.flatnonzero(~self.labelled_mask)
 
     def check_unlabelled(self, indices, name="indices"):

@@ -26,12 +26,15 @@ class Samplers:
             return self.default
         mc_samples = validation.positive_int(mc_samples, "mc_samples")
         if mc_samples not in self._others:
+            default = self.default
             self._others[mc_samples] = MCSampler(
-                self.default.model,
+                default.model,
                 mc_samples,
-                chunk_size=self.default.chunk_size,
-                from_logits=self.default.from_logits,
-                seed=self.default.seed,
+                chunk_size=default.chunk_size,
+                consistent_masks=default.consistent_masks,
+                split=default.split,
+                from_logits=default.from_logits,
+                seed=default.seed,
             )
         return self._others[mc_samples]
 

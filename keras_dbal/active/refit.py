@@ -83,9 +83,10 @@ def prepare_fit(model, num_labelled, *, initial_weights=None,
         model.set_weights(initial_weights)
 
 
-def fit(model, x, y, fit_kwargs, *, seed, initial_weights=None,
-        initial_optimizer_state=None):
-    """`prepare_fit`, then `model.fit` with seeded shuffling.
+def fit(model, x, y, fit_kwargs, *, seed):
+    """`model.fit` on `(x, y)` with seeded shuffling.
+
+    Call `prepare_fit` first.
 
     Args:
         model: The compiled model.
@@ -93,17 +94,10 @@ def fit(model, x, y, fit_kwargs, *, seed, initial_weights=None,
         fit_kwargs: Arguments of `model.fit`.
         seed: Integer seed of the Keras global RNG and the shuffling, or
             None.
-        initial_weights, initial_optimizer_state: See `prepare_fit`.
 
     Returns:
         The `History` of `model.fit`.
     """
-    prepare_fit(
-        model,
-        len(y),
-        initial_weights=initial_weights,
-        initial_optimizer_state=initial_optimizer_state,
-    )
     if seed is not None:
         keras.utils.set_random_seed(seed)
     kwargs = dict(fit_kwargs)

@@ -36,7 +36,7 @@ def simulate(
     """
     if not isinstance(pool, Pool) or pool.y is None:
         raise ValueError(
-            "Invalid value received for argument `pool`. run() needs a "
+            "Invalid value received for argument `pool`. simulate() needs a "
             "Pool created with its oracle labels: Pool(x, y)."
         )
     rounds = validation.positive_int(rounds, "rounds")

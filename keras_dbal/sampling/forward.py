@@ -7,14 +7,21 @@ the stochastic suffix once on the folded batch, with every `MCDropout`
 drawing its masks from the seed (see `keras_dbal.sampling.masks`).
 """
 
+import inspect
+
 from keras import ops
 
+from keras_dbal.backend import fold_in
 from keras_dbal.layers.mask_scope import MaskScope
 from keras_dbal.sampling.masks import masker
 from keras_dbal.sampling.model_split import split_model
 from keras_dbal.sampling.model_split import split_off_dropout
 
 __all__ = ["FoldedForward"]
+
+# Folded into a chunk's seed for an acquisition function's own draws, far
+# from the small integers the dropout layers fold in.
+_SCORE_STREAM = 1 << 20
 
 
 class FoldedForward:
@@ -76,6 +83,26 @@ class FoldedForward:
             outputs = suffix(folded, training=False)
         outputs = self._probabilities(outputs)
         return ops.reshape(outputs, (num_samples, batch, outputs.shape[-1]))
+
+    def scores(self, acquisition):
+        """`(images, seed) -> (B,)` scores of `acquisition` on `samples`.
+
+        An acquisition function with a `seed` argument (random
+        acquisition) gets a seed folded from the chunk's, so its draws
+        follow the sampler's seed too.
+        """
+        try:
+            takes_seed = "seed" in inspect.signature(acquisition).parameters
+        except (TypeError, ValueError):  # a builtin without a signature
+            takes_seed = False
+
+        def function(images, seed):
+            probs = self.samples(images, seed)
+            if takes_seed:
+                return acquisition(probs, seed=fold_in(seed, _SCORE_STREAM))
+            return acquisition(probs)
+
+        return function
 
     def without_dropout(self, images, seed):
         """`(B, ...)` images -> `(B, C)` probabilities, dropout off."""

@@ -55,7 +55,6 @@ __all__ = ["MCSampler"]
 _FOLDED_ROWS = 8192
 
 
-
 @dataclasses.dataclass(frozen=True)
 class _Output:
     """What one compiled function returns per chunk of B images.
@@ -386,12 +385,7 @@ class MCSampler:
             elif output.kind == "without_dropout":
                 function = self._passes.without_dropout
             else:
-                acquisition = output.acquisition
-                samples = self._passes.samples
-
-                def function(images, seed):
-                    return acquisition(samples(images, seed))
-
+                function = self._passes.scores(output.acquisition)
             self._compiled[output] = backend.compile_function(
                 function, self.model.variables
             )

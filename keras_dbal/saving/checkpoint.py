@@ -42,13 +42,13 @@ import warnings
 import keras
 import numpy as np
 
-import keras_dbal
 from keras_dbal.saving import folders
 from keras_dbal.saving.atomic import fsync_dir
 from keras_dbal.saving.atomic import write_atomically
 from keras_dbal.saving.locking import lock_directory
 from keras_dbal.utils.variables import assign_values
 from keras_dbal.utils.variables import variable_values
+from keras_dbal.version import __version__
 
 __all__ = [
     "Checkpoint",
@@ -64,6 +64,11 @@ FORMAT = 1
 LATEST = folders.LATEST
 _KEEP = 2
 _CHECKSUMMED = ("model.keras", "arrays.npz")
+# The fields of state.json this module writes; the rest is the record.
+_OWN_FIELDS = frozenset({
+    "format", "keras_dbal_version", "keras_version", "backend", "settings",
+    "needs_fit", "files",
+})
 
 
 class CheckpointError(ValueError):
@@ -115,8 +120,8 @@ def save_checkpoint(
         model: The Keras model; its and its optimizer's variables are
             saved as arrays too (seed generator states included).
         settings: JSON-serializable settings.
-        record: JSON-serializable fields; must hold `num_fits`, `history`
-            and `pool`.
+        record: JSON-serializable fields of the caller's own, stored beside
+            the settings (not named as one of this module's fields).
         arrays: Named numpy arrays (`numbered` turns a list into names).
         needs_fit: Record that labels were added but the model was not
             refitted yet.
@@ -124,6 +129,9 @@ def save_checkpoint(
     Returns:
         The path of the new checkpoint folder.
     """
+    clash = sorted(record.keys() & _OWN_FIELDS)
+    if clash:
+        raise ValueError(f"Record fields {clash} are the checkpoint's own.")
     os.makedirs(directory, exist_ok=True)
     folders.remove_temporaries(directory)
     name = f"ckpt-{folders.next_number(directory):08d}"
@@ -161,7 +169,7 @@ def _write_checkpoint(folder, model, settings, record, arrays, needs_fit):
     np.savez(os.path.join(folder, "arrays.npz"), **arrays)
     state = {
         "format": FORMAT,
-        "keras_dbal_version": keras_dbal.__version__,
+        "keras_dbal_version": __version__,
         "keras_version": keras.__version__,
         "backend": keras.backend.backend(),
         "settings": settings,
@@ -179,7 +187,7 @@ def _write_checkpoint(folder, model, settings, record, arrays, needs_fit):
     fsync_dir(folder)
 
 
-def load_checkpoint(directory):
+def load_checkpoint(directory, *, required=(), describe=None):
     """The newest intact checkpoint in `directory`, its lock held.
 
     The lock is taken over from an older holder in this process, or held
@@ -190,6 +198,10 @@ def load_checkpoint(directory):
 
     Args:
         directory: The state directory.
+        required: Record fields the caller needs: a checkpoint without one
+            counts as damaged.
+        describe: Optional function `(record, arrays) -> str` that says
+            what a checkpoint holds, for the warning about a damaged one.
 
     Returns:
         A `Checkpoint`.
@@ -204,7 +216,9 @@ def load_checkpoint(directory):
         raise CheckpointError(f"No checkpoint in {directory}.")
     lock = lock_directory(directory, take_over=True, allow_read_only=True)
     try:
-        name, state, model, arrays = _read_newest_intact(directory, lock)
+        name, state, model, arrays = _read_newest_intact(
+            directory, lock, required, describe
+        )
         folder = os.path.join(directory, name)
         _assign(model.variables, unnumbered(arrays, "variable"), folder)
         optimizer_values = unnumbered(arrays, "optimizer")
@@ -219,14 +233,12 @@ def load_checkpoint(directory):
     except BaseException:
         lock.release()
         raise
-    own = {"format", "keras_dbal_version", "keras_version", "backend",
-           "settings", "needs_fit", "files"}
     return Checkpoint(
         directory=directory,
         name=name,
         model=model,
         settings=dict(state["settings"]),
-        record={k: v for k, v in state.items() if k not in own},
+        record={k: v for k, v in state.items() if k not in _OWN_FIELDS},
         arrays={
             key: value for key, value in arrays.items()
             if not key.startswith(("variable_", "optimizer_"))
@@ -236,22 +248,24 @@ def load_checkpoint(directory):
     )
 
 
-def _read_newest_intact(directory, lock):
+def _read_newest_intact(directory, lock, required, describe):
     """`(name, state, model, arrays)` of the newest intact checkpoint."""
     damaged = []
     for name in reversed(folders.checkpoints(directory)):
         folder = os.path.join(directory, name)
         try:
-            state, model, arrays = _read_checkpoint(folder)
+            state, model, arrays = _read_checkpoint(folder, required)
         except _Damaged as error:
             damaged.append((name, str(error)))
             continue
+        held = ""
+        if describe is not None:
+            record = {k: v for k, v in state.items() if k not in _OWN_FIELDS}
+            held = f" ({describe(record, arrays)})"
         for bad_name, reason in damaged:
             moved = folders.set_aside(directory, bad_name, lock)
             warnings.warn(
-                f"{reason} {moved}; continuing from {name} "
-                f"({len(arrays['y_labelled'])} labels, "
-                f"{len(state['history'])} queries).",
+                f"{reason} {moved}; continuing from {name}{held}.",
                 CheckpointWarning,
                 stacklevel=5,
             )
@@ -262,7 +276,7 @@ def _read_newest_intact(directory, lock):
     )
 
 
-def _read_checkpoint(folder):
+def _read_checkpoint(folder, required):
     """State, model and arrays of one checkpoint.
 
     Damage (`_Damaged`: the folder may be set aside) is only what the
@@ -273,7 +287,7 @@ def _read_checkpoint(folder):
     Checkpoints of earlier builds have no record; a file of theirs that
     cannot be read counts as damage.
     """
-    state = _read_state(folder)
+    state = _read_state(folder, required)
     recorded = state.get("files")
     for filename, expected in (recorded or {}).items():
         found = folders.describe_file(os.path.join(folder, filename))
@@ -297,7 +311,7 @@ def _read_checkpoint(folder):
     return state, model, arrays
 
 
-def _read_state(folder):
+def _read_state(folder, required):
     path = os.path.join(folder, "state.json")
     try:
         with open(path) as file:
@@ -312,12 +326,11 @@ def _read_state(folder):
         raise CheckpointError(
             f"{path} has checkpoint format {found!r}, saved by keras_dbal "
             f"{state.get('keras_dbal_version', 'unknown')}; this keras_dbal "
-            f"({keras_dbal.__version__}) reads format {FORMAT}. "
+            f"({__version__}) reads format {FORMAT}. "
             + ("Upgrade keras_dbal to load it." if newer else
                "Load it with the keras_dbal version that saved it.")
         )
-    required = {"settings", "num_fits", "needs_fit", "history", "pool"}
-    missing = sorted(required - state.keys())
+    missing = sorted({"settings", "needs_fit", *required} - state.keys())
     if missing:
         raise _Damaged(f"{path} lacks the fields {missing}.")
     return state

@@ -14,13 +14,16 @@ import sys
 import tempfile
 import warnings
 
-import keras_dbal
+from keras_dbal import acquisition
+from keras_dbal import backend
+from keras_dbal import datasets
 from keras_dbal.active import experiment
 from keras_dbal.saving.atomic import replacing
 from keras_dbal.saving.checkpoint import CheckpointWarning
 from keras_dbal.tools import labelling
 from keras_dbal.tools.label_files import LabelFileWarning
 from keras_dbal.tools.plotting import plot_learning_curves
+from keras_dbal.version import __version__
 
 
 def _positive_int(text):
@@ -61,7 +64,7 @@ def _parser():
         description="Deep Bayesian active learning for Keras 3.",
     )
     parser.add_argument(
-        "--version", action="version", version=keras_dbal.__version__
+        "--version", action="version", version=__version__
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser(
@@ -77,7 +80,7 @@ def _parser():
         "--acquisition", nargs="+", default=list(defaults.acquisitions),
         metavar="NAME",
         help="acquisition functions to compare, from: "
-        + ", ".join(keras_dbal.acquisition.names())
+        + ", ".join(acquisition.names())
         + f" (default: {' '.join(defaults.acquisitions)})",
     )
     run.add_argument(
@@ -106,7 +109,7 @@ def _parser():
         + " ".join(str(seed) for seed in defaults.seeds) + ")",
     )
     run.add_argument("--dataset", default="digits",
-                     choices=keras_dbal.datasets.DATASETS,
+                     choices=datasets.DATASETS,
                      help="digits is embedded; mnist and fashion_mnist "
                      "download through keras.datasets (default: digits)")
     run.add_argument("--data", metavar="FILE.npz",
@@ -200,7 +203,7 @@ def _show_warning(message, category, filename, lineno, file=None,
 
 def _init(args):
     path = args.pool
-    images = keras_dbal.datasets.load_npz_array(path, args.key)
+    images = datasets.load_npz_array(path, args.key)
     labelling.init_session(
         args.state, images, args.num_classes,
         acquisition=args.acquisition, mc_samples=args.mc_samples,
@@ -257,14 +260,14 @@ def _run(args):
         pool_subset=args.pool_subset,
     )
     _check_writable(args.out)
-    data = keras_dbal.datasets.load_dataset(args.dataset, path=args.data)
+    data = datasets.load_dataset(args.dataset, path=args.data)
     config.check_data(data[0][1])
     name = os.path.basename(args.data) if args.data else args.dataset
     print(
         f"keras-dbal run: {name}, {len(data[0][0])} pool / "
         f"{len(data[1][0])} test images, {args.rounds} rounds of "
         f"{args.query_size}, seeds {list(config.seeds)}, Keras backend "
-        f"{keras_dbal.backend.name()}; results go to {args.out}/ as each "
+        f"{backend.name()}; results go to {args.out}/ as each "
         "run finishes"
     )
 
@@ -308,7 +311,7 @@ def _write_results(folder, name, config, results):
     planned = len(config.runs()) * len(config.seeds)
     record = {
         "dataset": name,
-        "backend": keras_dbal.backend.name(),
+        "backend": backend.name(),
         "config": vars(config),
         "complete": len(results) == planned,
         "runs": results,
