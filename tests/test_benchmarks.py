@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from benchmarks import engine
 from benchmarks import gal2017
 from benchmarks import sampler
 
@@ -59,3 +60,17 @@ def test_sampler_benchmark_runs(tmp_path, capsys):
         "naive", "full_passes", "sampler"
     ]
     assert "| 40 | 2 | sampler |" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_engine_benchmark_runs(tmp_path, capsys):
+    engine.main([
+        "--runs", "2", "--labels", "5", "--epochs", "1", "--batch-size",
+        "4", "--repeats", "1", "--json", str(tmp_path / "e.json"),
+    ])
+    rows = json.loads((tmp_path / "e.json").read_text())["rows"]
+    assert [row["method"] for row in rows] == [
+        "model.fit", "compiled", "lockstep"
+    ]
+    assert all(row["seconds"] > 0 for row in rows)
+    assert "| lockstep | 2 | 5 |" in capsys.readouterr().out

@@ -1,0 +1,121 @@
+import keras
+import numpy as np
+import pytest
+
+import keras_dbal
+from keras_dbal.active.compiled_fit import CompiledFit
+from keras_dbal.active.compiled_fit import epoch_orders
+
+BATCH = 8
+
+
+def compiled_cnn(num_labelled):
+    keras.utils.set_random_seed(0)
+    model = keras_dbal.gal_cnn(
+        (8, 8, 1), seed=0, weight_decay=3.5, num_labelled=num_labelled
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return model
+
+
+def reference_fit(model, x, y, orders):
+    """Keras's own per-batch path: `train_on_batch` over the same order."""
+    for order in orders:
+        for start in range(0, len(x), BATCH):
+            positions = order[start:start + BATCH]
+            model.train_on_batch(x[positions], y[positions])
+
+
+def assert_same_state(model, reference):
+    for ours, theirs in zip(model.variables, reference.variables,
+                            strict=True):
+        np.testing.assert_allclose(
+            np.asarray(ours), np.asarray(theirs), rtol=0, atol=1e-5,
+            err_msg=ours.path,
+        )
+    for ours, theirs in zip(model.optimizer.variables,
+                            reference.optimizer.variables, strict=True):
+        np.testing.assert_allclose(
+            np.asarray(ours), np.asarray(theirs), rtol=1e-4, atol=1e-7,
+            err_msg=ours.path,
+        )
+
+
+@pytest.mark.parametrize("num_items", [21, 16])
+def test_one_call_equals_keras_batch_by_batch(digits, num_items):
+    (x, y), _ = digits
+    x, y = x[:num_items], y[:num_items]
+    orders = epoch_orders(3, num_items, epochs=2)
+    model, reference = compiled_cnn(num_items), compiled_cnn(num_items)
+    CompiledFit(model, BATCH)(x, y, orders)
+    reference_fit(reference, x, y, orders)
+    assert_same_state(model, reference)
+    # The fit moved the weights, and the seed generators, as Keras's did.
+    fresh = compiled_cnn(num_items)
+    assert not np.allclose(
+        np.asarray(model.trainable_variables[0]),
+        np.asarray(fresh.trainable_variables[0]),
+    )
+
+
+def test_a_second_fit_continues_and_a_new_size_retraces(digits):
+    (x, y), _ = digits
+    model, reference = compiled_cnn(20), compiled_cnn(20)
+    fit = CompiledFit(model, BATCH)
+    for size, seed in ((20, 1), (27, 2)):
+        orders = epoch_orders(seed, size, epochs=1)
+        fit(x[:size], y[:size], orders)
+        reference_fit(reference, x[:size], y[:size], orders)
+    assert_same_state(model, reference)
+
+
+def test_epoch_orders_are_seeded_permutations():
+    orders = epoch_orders(7, 50, epochs=4)
+    assert orders.shape == (4, 50) and orders.dtype == np.int32
+    for order in orders:
+        np.testing.assert_array_equal(np.sort(order), np.arange(50))
+    assert not np.array_equal(orders[0], orders[1])
+    np.testing.assert_array_equal(orders, epoch_orders(7, 50, epochs=4))
+
+
+def test_orders_must_match_the_labelled_set(digits):
+    (x, y), _ = digits
+    fit = CompiledFit(compiled_cnn(10), BATCH)
+    with pytest.raises(ValueError, match=r"\(epochs, 10\)"):
+        fit(x[:10], y[:10], epoch_orders(0, 9, 2))
+
+
+def test_lockstep_runs_equal_separate_runs(digits):
+    from keras_dbal.active.compiled_fit import LockstepFit
+
+    (x, y), _ = digits
+    size, runs = 19, 3
+    rng = np.random.default_rng(0)
+    picks = [rng.choice(len(x), size, replace=False) for _ in range(runs)]
+    orders = np.stack(
+        [epoch_orders(run, size, epochs=2) for run in range(runs)]
+    )
+
+    def model_for(run):
+        keras.utils.set_random_seed(run)
+        model = keras_dbal.gal_cnn(
+            (8, 8, 1), seed=run, weight_decay=3.5, num_labelled=size
+        )
+        model.compile(optimizer="adam",
+                      loss="sparse_categorical_crossentropy")
+        return model
+
+    together = [model_for(run) for run in range(runs)]
+    LockstepFit(together, BATCH)(
+        np.stack([x[p] for p in picks]), np.stack([y[p] for p in picks]),
+        orders,
+    )
+    for run in range(runs):
+        alone = model_for(run)
+        CompiledFit(alone, BATCH)(x[picks[run]], y[picks[run]], orders[run])
+        assert_same_state(together[run], alone)
+    # The runs are not one run K times: their weights differ.
+    assert not np.allclose(
+        np.asarray(together[0].trainable_variables[0]),
+        np.asarray(together[1].trainable_variables[0]),
+    )
