@@ -55,6 +55,12 @@ def _models(runs, labels):
     return models
 
 
+def _finished(models):
+    """Wait for the models' weights: JAX returns before it computes."""
+    for model in models:
+        keras.ops.convert_to_numpy(model.trainable_variables[-1])
+
+
 def _case(method, models, xs, ys, orders, args):
     if method == "model.fit":
         def run():
@@ -74,6 +80,7 @@ def _case(method, models, xs, ys, orders, args):
 
         def run():
             fit(xs, ys, orders)
+    run.models = models
     return run
 
 
@@ -90,11 +97,14 @@ def measure(args):
         for method in args.methods:
             run = _case(method, _models(args.runs, labels), xs, ys, orders,
                         args)
+            models = run.models
             run()  # compiles
+            _finished(models)
             seconds = []
             for _ in range(args.repeats):
                 start = time.perf_counter()
                 run()
+                _finished(models)
                 seconds.append(time.perf_counter() - start)
             median = statistics.median(seconds)
             if method == "model.fit":

@@ -12,6 +12,11 @@ from benchmarks import engine
 from benchmarks import gal2017
 from benchmarks import sampler
 
+# The entry points' wiring, files and tables; what they measure is tested
+# under both backends in the package's own tests (sampling, compiled fit,
+# experiments). CI runs this module under TensorFlow only.
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.mark.slow
 def test_gal2017_smoke_preset_writes_results(tmp_path):
