@@ -29,8 +29,9 @@ def _modules():
 def _imports(name, path, modules):
     """The package modules `name` imports anywhere in its file.
 
-    `from a.b import c` counts `a.b.c` when that is a module, else `a.b`;
-    `import keras_dbal` counts the package itself, which imports every
+    `from a.b import c` counts `a.b` (its `__init__` runs first) and
+    `a.b.c` when that is a module; `import keras_dbal` counts the package
+    itself, which imports every
     public subpackage. Importing `a.b.c` does not count its parent
     packages: Python runs them first, but they are the ones that import
     their modules.
@@ -46,10 +47,13 @@ def _imports(name, path, modules):
                 parent = package.split(".")[: len(package.split(".")) + 1
                                           - node.level]
                 base = ".".join(parent + ([base] if base else []))
-            targets = []
-            for alias in node.names:
-                full = f"{base}.{alias.name}"
-                targets.append(full if full in modules else base)
+            # The package named runs first (its __init__ imports what it
+            # exports), then any module named in it; `from keras_dbal
+            # import x` names only x (every module would otherwise import
+            # the top package).
+            targets = [f"{base}.{alias.name}" for alias in node.names]
+            if base != "keras_dbal":
+                targets.append(base)
         else:
             continue
         found.update(

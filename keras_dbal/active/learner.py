@@ -1,11 +1,11 @@
 """`ActiveLearner`: the labelled set, fitting, querying and the history."""
 
+import keras_dbal.active.labelled as labelled
+import keras_dbal.active.learner_state as learner_state
+import keras_dbal.active.prediction as prediction
+import keras_dbal.active.refit as refit
+import keras_dbal.active.selection as selection
 from keras_dbal import acquisition as acquisition_lib
-from keras_dbal.active import labelled
-from keras_dbal.active import learner_state
-from keras_dbal.active import prediction
-from keras_dbal.active import refit
-from keras_dbal.active import selection
 from keras_dbal.active.model_checks import check_acquisition
 from keras_dbal.active.model_checks import check_model
 from keras_dbal.active.model_checks import classifier_signature

@@ -42,7 +42,7 @@ import warnings
 import keras
 import numpy as np
 
-from keras_dbal.saving import folders
+import keras_dbal.saving.folders as folders
 from keras_dbal.saving.atomic import fsync_dir
 from keras_dbal.saving.atomic import write_atomically
 from keras_dbal.saving.locking import lock_directory
