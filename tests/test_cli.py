@@ -101,7 +101,7 @@ def test_run_fails_before_any_compute(args, match, tmp_path, capsys,
     def never(*args, **kwargs):
         raise AssertionError("trained before checking its arguments")
 
-    monkeypatch.setattr(experiment, "_run_one", never)
+    monkeypatch.setattr(experiment, "_build_run", never)
     assert cli.main(["run", "--out", str(tmp_path / "o"), *args]) == 2
     assert re.search(match, capsys.readouterr().err)
 
@@ -112,24 +112,25 @@ def test_run_refuses_an_unwritable_out_at_once(tmp_path, capsys):
     assert "Cannot write results into --out" in capsys.readouterr().err
 
 
-def test_run_keeps_the_runs_that_finished(tmp_path, monkeypatch, capsys):
+def test_run_keeps_the_rounds_that_finished(tmp_path, monkeypatch, capsys):
     from keras_dbal.active import experiment
 
-    finished = []
+    def first_round_then_interrupt(learners, pools, rounds, n, on_round,
+                                   **kwargs):
+        on_round([[{"num_labelled": 20, "accuracy": 0.5, "error": 0.5,
+                    "error_without_dropout": 0.5}] for _ in learners])
+        raise KeyboardInterrupt
 
-    def one_run(*args):
-        if finished:
-            raise KeyboardInterrupt
-        finished.append(1)
-        return [{"num_labelled": 20, "accuracy": 0.5, "error": 0.5,
-                 "error_without_dropout": 0.5}]
-
-    monkeypatch.setattr(experiment, "_run_one", one_run)
+    monkeypatch.setattr(experiment, "_build_run", lambda *args: (None, None))
+    monkeypatch.setattr(experiment, "simulate_together",
+                        first_round_then_interrupt)
     out = tmp_path / "o"
     assert cli.main(["run", "--out", str(out), "--quiet"]) == 130
     with open(out / "results.json") as file:
         saved = json.load(file)
-    assert not saved["complete"] and len(saved["runs"]) == 1
+    # Every run (2 acquisitions x 2 seeds), each up to the round it reached.
+    assert not saved["complete"] and len(saved["runs"]) == 4
+    assert all(run["num_labelled"] == [20] for run in saved["runs"])
     with open(out / "learning_curve.png", "rb") as file:
         assert file.read(4) == b"\x89PNG"
     assert sorted(os.listdir(out)) == [

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import keras_dbal
+import keras_dbal.active.refit as refit
 from keras_dbal.active.compiled_fit import CompiledFit
 from keras_dbal.active.compiled_fit import epoch_orders
 
@@ -119,3 +120,19 @@ def test_lockstep_runs_equal_separate_runs(digits):
         np.asarray(together[0].trainable_variables[0]),
         np.asarray(together[1].trainable_variables[0]),
     )
+
+
+def test_model_fit_in_drawn_orders_equals_one_call(digits):
+    # The learner's model.fit and the engine's compiled call train on the
+    # same epoch orders, so they reach the same weights.
+    num_items = 21
+    (x, y), _ = digits
+    x, y = x[:num_items], y[:num_items]
+    model, reference = compiled_cnn(num_items), compiled_cnn(num_items)
+    history = refit.fit(
+        reference, x, y, {"epochs": 3, "batch_size": BATCH, "verbose": 0},
+        seed=5,
+    )
+    assert len(history.history["loss"]) == 3
+    CompiledFit(model, BATCH)(x, y, epoch_orders(5, num_items, epochs=3))
+    assert_same_state(model, reference)

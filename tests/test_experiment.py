@@ -16,16 +16,20 @@ class RecordingLearner:
 
 
 
-def fake_simulate(learner, pool, rounds, n, **kwargs):
-    return [{"num_labelled": 10, "accuracy": 0.5, "error": 0.5,
-             "error_without_dropout": 0.4}]
+def fake_simulate_together(learners, pools, rounds, n, **kwargs):
+    return [
+        [{"num_labelled": 10, "accuracy": 0.5, "error": 0.5,
+          "error_without_dropout": 0.4}]
+        for _ in learners
+    ]
 
 
 def test_deterministic_twins_use_point_mass_forms(digits, monkeypatch):
     (x_train, y_train), (x_test, y_test) = digits
     RecordingLearner.made = []
     monkeypatch.setattr(experiment, "ActiveLearner", RecordingLearner)
-    monkeypatch.setattr(experiment, "simulate", fake_simulate)
+    monkeypatch.setattr(experiment, "simulate_together",
+                        fake_simulate_together)
     config = experiment.ExperimentConfig(
         acquisitions=("variation_ratios",),
         deterministic=("variation_ratios", "bald", "max_entropy"),

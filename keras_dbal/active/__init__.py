@@ -9,6 +9,7 @@ from keras_dbal.active.learner import NotFittedError
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.selection import balanced_indices
 from keras_dbal.active.simulation import simulate
+from keras_dbal.active.simulation import simulate_together
 
 __all__ = [
     "ActiveLearner",
@@ -19,5 +20,6 @@ __all__ = [
     "labels_to_reach",
     "run_experiment",
     "simulate",
+    "simulate_together",
     "summarize",
 ]

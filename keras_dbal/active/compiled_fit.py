@@ -241,6 +241,8 @@ def _assign(groups, values):
 def _tensorflow_fit(model, batch_size):
     import tensorflow as tf
 
+    backend.quiet_retracing_notes()
+
     @tf.function(reduce_retracing=True)
     def fit(x, y, orders):
         num_items = tf.shape(x)[0]
@@ -257,6 +259,8 @@ def _tensorflow_fit(model, batch_size):
 
 def _tensorflow_lockstep(models, batch_size):
     import tensorflow as tf
+
+    backend.quiet_retracing_notes()
 
     @tf.function(reduce_retracing=True)
     def fit(xs, ys, orders):

@@ -15,7 +15,7 @@ from keras_dbal import acquisition as acquisition_lib
 from keras_dbal.active.learner import ActiveLearner
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.selection import balanced_indices
-from keras_dbal.active.simulation import simulate
+from keras_dbal.active.simulation import simulate_together
 from keras_dbal.models import gal_cnn
 from keras_dbal.utils import validation
 
@@ -148,22 +148,32 @@ class ExperimentConfig:
 
 
 def run_experiment(data, config, *, progress=True, log=print,
-                   on_result=None):
+                   on_result=None, strategy="auto"):
     """Run every acquisition function (and seed) of `config` on `data`.
+
+    The runs advance in lockstep (`simulate_together`): each round every
+    run queries and is taught, then all are refitted together, by the
+    fastest way this device has (`strategy`). Each run's curve is the one
+    a sequential `ActiveLearner` with its seed gives.
 
     Args:
         data: `((x_train, y_train), (x_test, y_test))`; the training split
             is the pool, its labels the oracle.
         config: An `ExperimentConfig`.
-        progress: Show a progress bar per run.
-        log: Function that receives one line per finished run.
-        on_result: Function called with the list of results so far after
-            every finished run (to save them as they come).
+        progress: Show a progress bar over the rounds.
+        log: Function that receives one line per run at the end.
+        on_result: Function called with the results so far (every run's
+            curve up to the current round) after every round, to save them
+            as they come.
+        strategy: How the runs' fits are computed: `"auto"` or one of
+            `keras_dbal.active.lockstep.STRATEGIES`; all give the same
+            curves up to float rounding.
 
     Returns:
         A list of dicts, one per (acquisition, bayesian, seed), with
         `num_labelled`, `error` and `accuracy` lists (one entry per
-        evaluation, the first before any acquisition), `seconds`, and
+        evaluation, the first before any acquisition), `seconds` (the
+        wall time of the whole experiment, which its runs share), and
         `error_without_dropout`: the test error of one pass with dropout
         off, how the authors' code measured it; it puts the Bayesian CNN
         and its deterministic twin on the same footing, so the two differ
@@ -172,42 +182,69 @@ def run_experiment(data, config, *, progress=True, log=print,
     (x_train, y_train), (x_test, y_test) = data
     config.check_data(y_train)
     num_classes = int(max(y_train.max(), y_test.max())) + 1
-    results = []
-    for name, bayesian in config.runs():
-        for seed in config.seeds:
-            start = time.perf_counter()
-            curve = _run_one(
-                x_train, y_train, x_test, y_test, num_classes, name,
-                bayesian, seed, config, progress,
-            )
-            seconds = time.perf_counter() - start
-            result = {
-                "acquisition": name,
-                "bayesian": bayesian,
-                "seed": seed,
-                "num_labelled": [point["num_labelled"] for point in curve],
-                "accuracy": [point["accuracy"] for point in curve],
-                "error": [point["error"] for point in curve],
-                "error_without_dropout": [
-                    point["error_without_dropout"] for point in curve
-                ],
-                "seconds": seconds,
-            }
-            results.append(result)
-            if on_result is not None:
-                on_result(results)
-            log(
-                f"{_label(name, bayesian)} seed {seed}: error "
-                f"{result['error'][0]:.3f} -> {result['error'][-1]:.3f} with "
-                f"{result['num_labelled'][-1]} labels ({seconds:.0f} s)"
-            )
+    runs = [
+        (name, bayesian, seed)
+        for name, bayesian in config.runs()
+        for seed in config.seeds
+    ]
+    learners, pools = [], []
+    for name, bayesian, seed in runs:
+        learner, pool = _build_run(
+            x_train, y_train, num_classes, name, bayesian, seed, config
+        )
+        learners.append(learner)
+        pools.append(pool)
+    start = time.perf_counter()
+
+    def results_of(curves):
+        seconds = time.perf_counter() - start
+        return [
+            _result(run, curve, seconds)
+            for run, curve in zip(runs, curves, strict=True)
+        ]
+
+    if progress:
+        print(f"{len(runs)} runs in lockstep: " + ", ".join(
+            f"{_label(name, bayesian)} seed {seed}"
+            for name, bayesian, seed in runs
+        ))
+    curves = simulate_together(
+        learners, pools, config.rounds, config.query_size, x_test=x_test,
+        y_test=y_test, strategy=strategy, progress=progress,
+        on_round=None if on_result is None else (
+            lambda curves: on_result(results_of(curves))
+        ),
+    )
+    results = results_of(curves)
+    for result in results:
+        log(
+            f"{_label(result['acquisition'], result['bayesian'])} seed "
+            f"{result['seed']}: error {result['error'][0]:.3f} -> "
+            f"{result['error'][-1]:.3f} with {result['num_labelled'][-1]} "
+            "labels"
+        )
     return results
 
 
-def _run_one(
-    x_train, y_train, x_test, y_test, num_classes, name, bayesian, seed,
-    config, progress,
-):
+def _result(run, curve, seconds):
+    name, bayesian, seed = run
+    return {
+        "acquisition": name,
+        "bayesian": bayesian,
+        "seed": seed,
+        "num_labelled": [point["num_labelled"] for point in curve],
+        "accuracy": [point["accuracy"] for point in curve],
+        "error": [point["error"] for point in curve],
+        "error_without_dropout": [
+            point["error_without_dropout"] for point in curve
+        ],
+        "seconds": seconds,
+    }
+
+
+def _build_run(x_train, y_train, num_classes, name, bayesian, seed, config):
+    """One run's learner, taught its balanced initial labels (not fitted
+    yet), and its pool: what `simulate_together` starts from."""
     keras.utils.set_random_seed(seed)
     initial = balanced_indices(y_train, config.initial_per_class, seed=seed)
     model = gal_cnn(
@@ -239,18 +276,8 @@ def _run_one(
         seed=seed,
     )
     pool = Pool(x_train, y_train)
-    learner.teach(pool, y_train[initial], indices=initial)
-    if progress:
-        print(f"{_label(name, bayesian)}, seed {seed}")
-    return simulate(
-        learner,
-        pool,
-        config.rounds,
-        config.query_size,
-        x_test=x_test,
-        y_test=y_test,
-        progress=progress,
-    )
+    learner.teach(pool, y_train[initial], indices=initial, fit=False)
+    return learner, pool
 
 
 def _label(name, bayesian):

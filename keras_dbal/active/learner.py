@@ -278,7 +278,8 @@ class ActiveLearner:
         """Fit the model on the labelled set.
 
         Resets to the initial weights first if `reset_weights`; updates the
-        N of every `LabelScaledL2` weight decay to the labelled count.
+        N of every `LabelScaledL2` weight decay to the labelled count. Each
+        epoch's order is drawn from the learner's seed (see `refit.fit`).
 
         Args:
             **fit_kwargs: Override the learner's `fit_kwargs` for this fit.
@@ -286,21 +287,22 @@ class ActiveLearner:
         Returns:
             The `History` of `model.fit`.
         """
+        seed, kwargs = self._start_fit(fit_kwargs)
+        x, y = self.x_labelled_, self.y_labelled_
+        return refit.fit(self.model, x, y, kwargs, seed=seed)
+
+    def _start_fit(self, fit_kwargs):
+        """Ready the model; the fit's seed and arguments (internal)."""
         self._check_taught()
-        if self.reset_weights:
-            refit.prepare_fit(
-                self.model, self.num_labelled,
-                initial_weights=self.initial_weights_,
-                initial_optimizer_state=self.initial_optimizer_state_,
-            )
-        else:
-            refit.prepare_fit(self.model, self.num_labelled)
+        reset = self.reset_weights
+        refit.prepare_fit(
+            self.model, self.num_labelled,
+            initial_weights=self.initial_weights_ if reset else None,
+            initial_optimizer_state=reset and self.initial_optimizer_state_,
+        )
         seed = selection.derive_seed(self.seed, "fit", self.num_fits_)
         self.num_fits_ += 1
-        return refit.fit(
-            self.model, self.x_labelled_, self.y_labelled_,
-            {**self.fit_kwargs, **fit_kwargs}, seed=seed,
-        )
+        return seed, {**self.fit_kwargs, **fit_kwargs}
 
     def query(self, pool, n=10, *, exclude=None):
         """The n pool images to label next, best first.

@@ -10,15 +10,20 @@ train step holds the old coefficient. `prepare_fit` does all of this.
 import keras
 
 from keras_dbal import backend
+from keras_dbal.active.compiled_fit import epoch_orders
 from keras_dbal.regularizers import LabelScaledL2
 from keras_dbal.sampling.model_split import all_layers
 from keras_dbal.utils.variables import assign_values
 from keras_dbal.utils.variables import variable_values
 
-__all__ = ["fit", "prepare_fit", "snapshot", "sync_weight_decay"]
+__all__ = [
+    "fit", "in_given_order", "prepare_fit", "snapshot", "sync_weight_decay",
+]
 
-# fit() arguments that only work on arrays, not on a tf.data pipeline.
-_NEEDS_ARRAYS = frozenset({"validation_split", "sample_weight"})
+# fit() arguments that need arrays, or that set the batches themselves.
+_NEEDS_ARRAYS = frozenset(
+    {"validation_split", "sample_weight", "class_weight", "steps_per_epoch"}
+)
 
 
 def snapshot(model):
@@ -84,16 +89,20 @@ def prepare_fit(model, num_labelled, *, initial_weights=None,
 
 
 def fit(model, x, y, fit_kwargs, *, seed):
-    """`model.fit` on `(x, y)` with seeded shuffling.
+    """`model.fit` on `(x, y)`, each epoch in an order drawn from `seed`.
 
-    Call `prepare_fit` first.
+    Call `prepare_fit` first. The epoch orders are `epoch_orders(seed,
+    len(x), epochs)`, the ones the lockstep engine trains on, so a learner
+    and an engine run with the same seeds fit the same weights. Arguments
+    that need arrays (`validation_split`, `sample_weight`, `class_weight`,
+    `steps_per_epoch`) or `shuffle=False` leave the batches to Keras.
 
     Args:
         model: The compiled model.
         x, y: The labelled images and labels.
         fit_kwargs: Arguments of `model.fit`.
-        seed: Integer seed of the Keras global RNG and the shuffling, or
-            None.
+        seed: Integer seed of the Keras global RNG and the epoch orders,
+            or None.
 
     Returns:
         The `History` of `model.fit`.
@@ -101,8 +110,16 @@ def fit(model, x, y, fit_kwargs, *, seed):
     if seed is not None:
         keras.utils.set_random_seed(seed)
     kwargs = dict(fit_kwargs)
-    if kwargs.keys() & _NEEDS_ARRAYS or kwargs.get("shuffle") is False:
+    if not in_given_order(kwargs):
         return model.fit(x, y, **kwargs)
-    inputs = backend.fit_inputs(x, y, kwargs.pop("batch_size", None), seed)
     kwargs.pop("shuffle", None)
+    orders = epoch_orders(seed, len(x), kwargs.get("epochs", 1))
+    inputs = backend.fit_inputs(x, y, orders, kwargs.pop("batch_size", 32))
     return model.fit(**inputs, **kwargs)
+
+
+def in_given_order(fit_kwargs):
+    """Whether `fit` draws the epoch orders itself for these arguments."""
+    return not (
+        fit_kwargs.keys() & _NEEDS_ARRAYS or fit_kwargs.get("shuffle") is False
+    )

@@ -2,11 +2,12 @@
 
 import keras
 
+import keras_dbal.active.lockstep as lockstep
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.prediction import metrics
 from keras_dbal.utils import validation
 
-__all__ = ["simulate"]
+__all__ = ["simulate", "simulate_together"]
 
 
 def simulate(
@@ -34,18 +35,7 @@ def simulate(
         the same three of one pass with dropout off (`accuracy_without_
         dropout`, ...; see `ActiveLearner.evaluate`).
     """
-    if not isinstance(pool, Pool) or pool.y is None:
-        raise ValueError(
-            "Invalid value received for argument `pool`. simulate() needs a "
-            "Pool created with its oracle labels: Pool(x, y)."
-        )
-    rounds = validation.positive_int(rounds, "rounds")
-    if x_test is not None:
-        # Validated once, then tested every round.
-        x_test = validation.images(x_test, "x_test", learner.item_shape)
-        y_test = validation.labels(
-            y_test, "y_test", len(x_test), learner.num_classes
-        )
+    rounds, x_test, y_test = _checked(learner, pool, rounds, x_test, y_test)
     curve = [measure(learner, x_test, y_test)]
     bar = keras.utils.Progbar(
         rounds,
@@ -82,3 +72,76 @@ def measure(learner, x_test, y_test):
     for key, value in without.items():
         record[f"{key}_without_dropout"] = value
     return record
+
+
+def simulate_together(
+    learners, pools, rounds, n=10, *, x_test=None, y_test=None,
+    strategy="auto", progress=True, on_round=None,
+):
+    """`simulate` for K learners advanced in lockstep, their fits shared.
+
+    Each learner queries and is taught from its own pool as in `simulate`;
+    then all K are refitted by one `lockstep.fit_together`, so each curve
+    is the one `simulate` gives the same learner (the fits agree to float
+    rounding). Every learner must be taught its initial labels with
+    `fit=False`, the same number each: the first fit is shared too.
+
+    Args:
+        learners: K `ActiveLearner`s (see `lockstep.fit_together` for what
+            they must share).
+        pools: Their K `Pool`s, with oracle labels.
+        rounds, n, x_test, y_test, progress: As for `simulate`.
+        strategy: How the K fits run: `"auto"` or one of
+            `lockstep.STRATEGIES`.
+        on_round: Function called with the K curves so far after the first
+            fit and after every round.
+
+    Returns:
+        K curves, each as `simulate` returns it.
+    """
+    learners, pools = list(learners), list(pools)
+    if len(pools) != len(learners) or not learners:
+        raise ValueError(
+            f"Expected one pool per learner. Received {len(learners)} "
+            f"learners and {len(pools)} pools."
+        )
+    for learner, pool in zip(learners, pools, strict=True):
+        rounds, x_test, y_test = _checked(
+            learner, pool, rounds, x_test, y_test
+        )
+    lockstep.fit_together(learners, strategy)
+    curves = [[measure(learner, x_test, y_test)] for learner in learners]
+    if on_round is not None:
+        on_round(curves)
+    bar = keras.utils.Progbar(
+        rounds, unit_name="round", verbose=1 if progress else 0,
+        stateful_metrics=["labelled"],
+    )
+    for _ in range(rounds):
+        for learner, pool in zip(learners, pools, strict=True):
+            chosen = learner.query(pool, n)
+            learner.teach(pool, pool.oracle(chosen), indices=chosen, fit=False)
+        lockstep.fit_together(learners, strategy)
+        for learner, curve in zip(learners, curves, strict=True):
+            curve.append(measure(learner, x_test, y_test))
+            learner.history_[-1]["after_teach"] = curve[-1]
+        if on_round is not None:
+            on_round(curves)
+        bar.add(1, [("labelled", learners[0].num_labelled)])
+    return curves
+
+
+def _checked(learner, pool, rounds, x_test, y_test):
+    if not isinstance(pool, Pool) or pool.y is None:
+        raise ValueError(
+            "Invalid value received for argument `pool`. Simulating needs a "
+            "Pool created with its oracle labels: Pool(x, y)."
+        )
+    rounds = validation.positive_int(rounds, "rounds")
+    if x_test is not None:
+        # Validated once, then tested every round.
+        x_test = validation.images(x_test, "x_test", learner.item_shape)
+        y_test = validation.labels(
+            y_test, "y_test", len(x_test), learner.num_classes
+        )
+    return rounds, x_test, y_test

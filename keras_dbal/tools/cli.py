@@ -267,8 +267,8 @@ def _run(args):
         f"keras-dbal run: {name}, {len(data[0][0])} pool / "
         f"{len(data[1][0])} test images, {args.rounds} rounds of "
         f"{args.query_size}, seeds {list(config.seeds)}, Keras backend "
-        f"{backend.name()}; results go to {args.out}/ as each "
-        "run finishes"
+        f"{backend.name()}; results go to {args.out}/ after every "
+        "round"
     )
 
     def save(results):
@@ -303,7 +303,7 @@ def _check_writable(folder):
 
 
 def _write_results(folder, name, config, results):
-    """results.json, results.csv and the plot of the runs finished so far.
+    """results.json, results.csv and the plot of the rounds run so far.
 
     Each file is replaced whole, so a crash leaves the previous version.
     """
@@ -313,7 +313,10 @@ def _write_results(folder, name, config, results):
         "dataset": name,
         "backend": backend.name(),
         "config": vars(config),
-        "complete": len(results) == planned,
+        "complete": len(results) == planned and all(
+            len(result["num_labelled"]) == config.rounds + 1
+            for result in results
+        ),
         "runs": results,
         "summary": summary,
     }

@@ -1,0 +1,118 @@
+"""The lockstep engine against the sequential `ActiveLearner` path."""
+
+import logging
+
+import keras
+import numpy as np
+import pytest
+
+import keras_dbal.active.lockstep as lockstep
+from keras_dbal import backend
+from keras_dbal.active import experiment
+from keras_dbal.active.simulation import simulate
+from keras_dbal.active.simulation import simulate_together
+from tests.conftest import requires_backend
+
+# Two runs per architecture (Bayesian CNN; deterministic twin), so the
+# lockstep fit stacks runs and splits them by architecture.
+CONFIG = experiment.ExperimentConfig(
+    acquisitions=("bald", "random"),
+    deterministic=("max_entropy",),
+    seeds=(0, 1),
+    rounds=1,
+    query_size=5,
+    initial_per_class=2,
+    mc_samples=3,
+    epochs=2,
+    batch_size=8,
+    pool_subset=150,
+)
+RUNS = [("bald", True, 0), ("random", True, 1), ("max_entropy", False, 0),
+        ("max_entropy", False, 1)]
+
+
+def build(digits):
+    (x, y), _ = digits
+    return [experiment._build_run(x, y, 10, *run, CONFIG) for run in RUNS]
+
+
+@pytest.fixture(scope="module")
+def sequential(digits):
+    """Each run alone: the reference `ActiveLearner` path."""
+    _, (x_test, y_test) = digits
+    found = []
+    for learner, pool in build(digits):
+        learner.fit()
+        curve = simulate(learner, pool, 1, CONFIG.query_size, x_test=x_test,
+                         y_test=y_test, progress=False)
+        found.append((curve, learner.history_[0]["indices"],
+                      [np.asarray(v) for v in learner.model.weights]))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", ["compiled", "lockstep"])
+def test_engine_equals_the_sequential_learner(digits, sequential, strategy):
+    _, (x_test, y_test) = digits
+    pairs = build(digits)
+    curves = simulate_together(
+        [learner for learner, _ in pairs], [pool for _, pool in pairs], 1,
+        CONFIG.query_size, x_test=x_test, y_test=y_test, strategy=strategy,
+        progress=False,
+    )
+    for (learner, _), curve, (expected, indices, weights) in zip(
+        pairs, curves, sequential, strict=True
+    ):
+        assert learner.history_[0]["indices"] == indices
+        for key in ("error", "error_without_dropout", "nll"):
+            assert abs(curve[0][key] - expected[0][key]) <= 1e-5, key
+        # After a round the weights still agree: the second fit too.
+        for ours, theirs in zip(learner.model.weights, weights, strict=True):
+            np.testing.assert_allclose(np.asarray(ours), theirs, atol=1e-5)
+    # The runs learned different things (a test that cannot fail is none).
+    assert curves[0][1]["error"] != curves[1][1]["error"]
+
+
+def test_auto_picks_the_measured_strategy_for_this_device():
+    device = "gpu" if backend.has_accelerator() else "cpu"
+    expected = {"tensorflow": "compiled", "jax": "sequential"}
+    if device == "cpu":
+        assert lockstep.choose("auto") == expected[keras.backend.backend()]
+    assert lockstep.choose("lockstep") == "lockstep"
+    with pytest.raises(ValueError, match="strategy"):
+        lockstep.choose("vmap")
+
+
+@pytest.mark.slow
+def test_runs_must_share_their_label_count_and_epochs(digits):
+    (learner, pool), (other, other_pool) = build(digits)[:2]
+    other.teach(other_pool, other_pool.oracle([5]), indices=[5], fit=False)
+    with pytest.raises(ValueError, match="same number of labels"):
+        lockstep.fit_together([learner, other])
+    learner, other = (run[0] for run in build(digits)[:2])
+    other.fit_kwargs["epochs"] = 3
+    with pytest.raises(ValueError, match="one `epochs`"):
+        lockstep.fit_together([learner, other])
+    other.fit_kwargs = {"epochs": 2, "batch_size": 8, "sample_weight": None}
+    with pytest.raises(ValueError, match="sample_weight"):
+        lockstep.fit_together([learner, other])
+
+
+def test_pools_must_match_learners(digits):
+    with pytest.raises(ValueError, match="one pool per learner"):
+        simulate_together([], [], 1)
+
+
+@requires_backend("tensorflow")
+def test_only_our_retracing_warnings_are_dropped():
+    backend.quiet_retracing_notes()
+    logger = logging.getLogger("tensorflow")
+    note = ("5 out of the last 9 calls to <bound method FoldedForward.samples"
+            " of <...>> triggered tf.function retracing. Tracing is ...")
+    theirs = note.replace("FoldedForward.samples", "user_step")
+    records = [
+        logger.makeRecord("tensorflow", logging.WARNING, __file__, 1, text,
+                          None, None)
+        for text in (note, theirs)
+    ]
+    assert [bool(logger.filter(record)) for record in records] == [False, True]
