@@ -44,6 +44,7 @@ import time
 import keras
 import numpy as np
 
+import keras_dbal.active.lockstep as lockstep
 from keras_dbal import active as experiment
 from keras_dbal.datasets import load_dataset
 
@@ -64,8 +65,8 @@ PRESETS = {
     # balanced labels, up to 1,020 labels (paper, Figure 1). 3 seeds (paper:
     # "averaged over 3 repetitions"). Adam, batch size 128, 50 epochs,
     # weight decay 3.5 / N, 2,000 random pool images scored per round
-    # (authors' released code). T = 20 MC dropout samples (keras_dbal's
-    # default). All four acquisition functions of Table 1 plus random, and
+    # (authors' released code). T = 100 MC dropout samples (authors'
+    # released code). All four acquisition functions of Table 1 plus random, and
     # the deterministic twin of BALD, variation ratios and max entropy
     # (paper, Figure 2).
     "full": {
@@ -78,7 +79,7 @@ PRESETS = {
             "rounds": 100,
             "query_size": 10,
             "initial_per_class": 2,
-            "mc_samples": 20,
+            "mc_samples": 100,
             "epochs": 50,
             "batch_size": 128,
             "weight_decay": 3.5,
@@ -277,10 +278,12 @@ def _twinned(summary):
 
 
 def run(preset_name, data_path=None, out_root=None, progress=True,
-        seeds=None):
+        seeds=None, mc_samples=None, rounds=None, strategy="auto"):
     """Run a preset and write its results; returns the output folder.
 
-    `seeds` overrides the preset's seeds (the folder name then says so).
+    `seeds`, `mc_samples` (T of the Bayesian runs) and `rounds` override
+    the preset's (the folder name then says so); `strategy` is how the
+    runs' fits are computed (`keras_dbal.active.lockstep`).
     """
     preset = PRESETS[preset_name]
     if preset["dataset"] is None and data_path is None:
@@ -289,62 +292,101 @@ def run(preset_name, data_path=None, out_root=None, progress=True,
             "../shared/data/mnist_5k.npz)."
         )
     settings = dict(preset["config"])
+    name = preset_name
     if seeds is not None:
         settings["seeds"] = tuple(seeds)
+        name += "-seeds-" + "-".join(str(seed) for seed in seeds)
+    if mc_samples is not None:
+        settings["mc_samples"] = mc_samples
+        name += f"-T{mc_samples}"
+    if rounds is not None:
+        settings["rounds"] = rounds
+        name += f"-rounds-{rounds}"
     config = experiment.ExperimentConfig(**settings)
+    strategy = lockstep.choose(strategy)
     data = load_dataset(preset["dataset"] or "file", path=data_path)
     device, backend_name = device_label()
     out_root = out_root or os.path.join(os.path.dirname(__file__), "results")
-    name = f"{preset_name}-{device}-{backend_name}"
-    if seeds is not None:
-        name += "-seeds-" + "-".join(str(seed) for seed in config.seeds)
-    out = os.path.join(out_root, name)
+    out = os.path.join(out_root, f"{name}-{device}-{backend_name}")
     os.makedirs(out, exist_ok=True)
     source = os.path.basename(data_path) if data_path else preset["dataset"]
     print(
         f"gal2017 {preset_name}: {source}, {len(data[0][0])} pool / "
-        f"{len(data[1][0])} test images, backend {backend_name}, {device}"
+        f"{len(data[1][0])} test images, T = {config.mc_samples}, backend "
+        f"{backend_name}, {device}, {strategy} fits; results go to {out}"
     )
     start = time.perf_counter()
-    results = experiment.run_experiment(data, config, progress=progress)
-    seconds = time.perf_counter() - start
-    summary = experiment.summarize(results)
     initial = config.initial_per_class * len(np.unique(data[0][1]))
+    sizes = f"{len(data[0][0])} pool / {len(data[1][0])} test images"
+    latest = []
+
+    def write(results):
+        latest[:] = results
+        seconds = time.perf_counter() - start
+        _write(out, preset, config, results, source=source, sizes=sizes,
+               backend_name=backend_name, device=device, strategy=strategy,
+               seconds=seconds, initial=initial, name=preset_name)
+
+    try:
+        results = experiment.run_experiment(
+            data, config, progress=progress, on_result=write,
+            strategy=strategy,
+        )
+    except KeyboardInterrupt:
+        # Stopped (Ctrl-C, or device_run.sh's time limit): keep the rounds
+        # that finished.
+        if not latest:
+            raise
+        results = list(latest)
+        print(f"\nStopped after {len(results[0]['num_labelled']) - 1} "
+              "rounds; the tables below cover those.")
+    write(results)
+    plot(experiment.summarize(results), os.path.join(out, "curves.png"),
+         preset_name)
+    with open(os.path.join(out, "table.md")) as file:
+        print(file.read())
+    return out
+
+
+def _write(out, preset, config, results, *, source, sizes, backend_name,
+           device, strategy, seconds, initial, name):
+    """table.md and results.json of the rounds run so far, each replaced
+    whole (a run stopped by a time limit keeps its last round)."""
+    summary = experiment.summarize(results)
+    rounds_done = len(results[0]["num_labelled"]) - 1
     header = (
-        f"{preset_name} preset on {source}: {len(data[0][0])} pool / "
-        f"{len(data[1][0])} test images, seeds {list(config.seeds)}, "
-        f"{config.rounds} rounds of {config.query_size}, Keras backend "
-        f"{backend_name} on {device} ({platform.machine()}, "
-        f"{os.cpu_count()} cores), {seconds / 60:.1f} minutes."
+        f"{name} preset on {source}: {sizes}, "
+        f"seeds {list(config.seeds)}, {rounds_done} of {config.rounds} "
+        f"rounds of {config.query_size}, T = {config.mc_samples}, Keras "
+        f"backend {backend_name} on {device} ({platform.machine()}, "
+        f"{os.cpu_count()} cores), {strategy} fits, "
+        f"{seconds / 60:.1f} minutes."
     )
     table = markdown_table(summary, preset["thresholds"], initial, header)
-    with open(os.path.join(out, "table.md"), "w") as file:
-        file.write(table)
-    with open(os.path.join(out, "results.json"), "w") as file:
-        json.dump(
-            {
-                "preset": preset_name,
-                "data": source,
-                "backend": backend_name,
-                "device": device,
-                "seconds": seconds,
-                "config": vars(config),
-                "thresholds": preset["thresholds"],
-                "table_1": {
-                    metric: table_one(
-                        summary, preset["thresholds"], initial, metric
-                    )
-                    for metric in METRICS
-                },
-                "summary": summary,
-                "runs": results,
-            },
-            file,
-            indent=1,
-        )
-    plot(summary, os.path.join(out, "curves.png"), preset_name)
-    print(table)
-    return out
+    record = {
+        "preset": name,
+        "data": source,
+        "backend": backend_name,
+        "device": device,
+        "strategy": strategy,
+        "seconds": seconds,
+        "rounds_done": rounds_done,
+        "config": vars(config),
+        "thresholds": preset["thresholds"],
+        "table_1": {
+            metric: table_one(summary, preset["thresholds"], initial, metric)
+            for metric in METRICS
+        },
+        "summary": summary,
+        "runs": results,
+    }
+    for file_name, text in (
+        ("table.md", table), ("results.json", json.dumps(record, indent=1))
+    ):
+        path = os.path.join(out, file_name)
+        with open(path + ".part", "w") as file:
+            file.write(text)
+        os.replace(path + ".part", path)
 
 
 def main(argv=None):
@@ -356,10 +398,19 @@ def main(argv=None):
                         "benchmarks/results)")
     parser.add_argument("--seeds", type=int, nargs="+",
                         help="override the preset's seeds")
+    parser.add_argument("--mc-samples", type=int, metavar="T",
+                        help="override T, MC dropout samples per image")
+    parser.add_argument("--rounds", type=int,
+                        help="override the preset's acquisition rounds")
+    parser.add_argument("--strategy", default="auto",
+                        choices=("auto",) + lockstep.STRATEGIES,
+                        help="how the runs' fits are computed (default: "
+                        "the fastest measured on this device)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     run(args.preset, args.data, args.out, progress=not args.quiet,
-        seeds=args.seeds)
+        seeds=args.seeds, mc_samples=args.mc_samples, rounds=args.rounds,
+        strategy=args.strategy)
 
 
 if __name__ == "__main__":

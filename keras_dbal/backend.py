@@ -158,11 +158,26 @@ def fit_inputs(x, y, orders, batch_size):
         )
         return {"x": batches, "steps_per_epoch": steps, "shuffle": False}
 
-    def batches():
-        for order in orders:
-            for start in range(0, num_items, batch_size):
-                chosen = order[start:start + batch_size]
-                yield x[chosen], y[chosen]
-
+    # An indexable dataset, not a generator: Keras may read a batch to
+    # build the model and then start the stream again.
+    batches = _OrderedBatches(x, y, orders, batch_size, steps)
     # Already in order: Keras would only warn that it ignores `shuffle`.
-    return {"x": batches(), "steps_per_epoch": steps, "shuffle": False}
+    return {"x": batches, "steps_per_epoch": steps, "shuffle": False}
+
+
+class _OrderedBatches(keras.utils.PyDataset):
+    """Batch i: step i % steps of epoch i // steps (see `fit_inputs`)."""
+
+    def __init__(self, x, y, orders, batch_size, steps):
+        super().__init__()
+        self.x, self.y, self.orders = x, y, orders
+        self.batch_size, self.steps = batch_size, steps
+
+    def __len__(self):
+        return len(self.orders) * self.steps
+
+    def __getitem__(self, index):
+        epoch, step = divmod(index, self.steps)
+        start = step * self.batch_size
+        chosen = self.orders[epoch][start:start + self.batch_size]
+        return self.x[chosen], self.y[chosen]

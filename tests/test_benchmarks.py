@@ -5,6 +5,10 @@ ran.
 """
 
 import json
+import os
+import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -79,3 +83,58 @@ def test_engine_benchmark_runs(tmp_path, capsys):
     ]
     assert all(row["seconds"] > 0 for row in rows)
     assert "| lockstep | 2 | 5 |" in capsys.readouterr().out
+
+
+def test_engine_best_strategy_is_the_fastest_first_call():
+    rows = [
+        {"method": "model.fit", "first_seconds": 3.0},
+        {"method": "compiled", "first_seconds": 1.0},
+        {"method": "lockstep", "first_seconds": 2.5},
+        {"method": "model.fit", "first_seconds": 3.0},
+        {"method": "compiled", "first_seconds": 9.0},
+        {"method": "lockstep", "first_seconds": 2.5},
+    ]
+    assert engine.best_strategy(rows) == "lockstep"  # 5.0 < 6.0 < 10.0
+    assert engine.best_strategy(rows[:3]) == "compiled"
+    assert engine.best_strategy(rows[:1]) == "sequential"
+
+
+@pytest.mark.slow
+def test_device_run_needs_no_tensorflow(tmp_path):
+    # The GPU machine has JAX but no TensorFlow: a dry run on this CPU,
+    # TensorFlow made unimportable, every step on tiny settings.
+    blocked = tmp_path / "blocked"
+    for name in ("tensorflow", "tensorflow_datasets"):
+        (blocked / name).mkdir(parents=True)
+        (blocked / name / "__init__.py").write_text(
+            f"raise ImportError('no {name} on the GPU machine')\n"
+        )
+    out = tmp_path / "out"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(blocked),
+        "PYTHON": sys.executable,
+        "ALLOW_CPU": "1",
+        "ENGINE_ARGS": "--runs 2 --labels 5 --epochs 1 --batch-size 4 "
+                       "--repeats 1",
+        "SAMPLER_ARGS": "--sizes 40 --samples 2 --chunk-size 16 "
+                        "--methods sampler",
+        "MEMORY_ARGS": "--runs 1 2 --pool 200 --mc-samples 2",
+        "GAL_ARGS": "--preset smoke",
+    }
+    result = subprocess.run(
+        ["bash", "benchmarks/device_run.sh", str(out), "none", "900"],
+        cwd=pathlib.Path(__file__).parents[1], env=env, capture_output=True,
+        text=True, timeout=1200,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = (out / "device.log").read_text()
+    assert "gal2017 exited 0" in log
+    strategy = log.split("fastest first-call strategy: ")[1].split()[0]
+    assert strategy in ("sequential", "compiled", "lockstep")
+    assert json.loads((out / "engine.json").read_text())["backend"] == "jax"
+    assert len(json.loads((out / "memory.json").read_text())["rows"]) == 2
+    results = json.loads(
+        (out / "smoke-cpu-jax" / "results.json").read_text()
+    )
+    assert results["strategy"] == strategy and results["rounds_done"] == 2

@@ -59,11 +59,16 @@ def test_one_call_equals_keras_batch_by_batch(digits):
     )
 
 
-def test_a_second_fit_continues_and_a_new_size_retraces(digits):
+def test_a_second_fit_sees_the_new_weight_decay_and_optimizer(digits):
     (x, y), _ = digits
     model, reference = compiled_cnn(16), compiled_cnn(16)
     fit = CompiledFit(model, BATCH)
     for size, seed in ((16, 1), (27, 2)):  # no partial batch, then one
+        # A new labelled count changes c / N and recompiles the model (a
+        # new optimizer object): the same CompiledFit must not train with
+        # the old ones.
+        for each in (model, reference):
+            refit.prepare_fit(each, size)
         orders = epoch_orders(seed, size, epochs=1)
         fit(x[:size], y[:size], orders)
         reference_fit(reference, x[:size], y[:size], orders)

@@ -1,11 +1,13 @@
 """The lockstep engine against the sequential `ActiveLearner` path."""
 
 import logging
+import types
 
 import keras
 import numpy as np
 import pytest
 
+import keras_dbal
 import keras_dbal.active.lockstep as lockstep
 from keras_dbal import backend
 from keras_dbal.active import experiment
@@ -89,18 +91,31 @@ def test_runs_must_share_their_label_count_and_epochs(digits):
     other.teach(other_pool, other_pool.oracle([5]), indices=[5], fit=False)
     with pytest.raises(ValueError, match="same number of labels"):
         lockstep.fit_together([learner, other])
+    # Refused before any learner was reset or counted a fit.
+    assert learner.num_fits_ == other.num_fits_ == 0
     learner, other = (run[0] for run in build(digits)[:2])
     other.fit_kwargs["epochs"] = 3
     with pytest.raises(ValueError, match="one `epochs`"):
-        lockstep.fit_together([learner, other])
-    other.fit_kwargs = {"epochs": 2, "batch_size": 8, "sample_weight": None}
-    with pytest.raises(ValueError, match="sample_weight"):
-        lockstep.fit_together([learner, other])
+        lockstep.fit_together([learner, other], "lockstep")
+    # What only model.fit does (callbacks, ...): the compiled strategies
+    # refuse rather than drop it ("auto" falls back to model.fit).
+    other.fit_kwargs = {"epochs": 2, "batch_size": 8, "callbacks": []}
+    with pytest.raises(ValueError, match="callbacks"):
+        lockstep.fit_together([learner, other], "compiled")
+    assert learner.num_fits_ == other.num_fits_ == 0
 
 
+@pytest.mark.slow
 def test_pools_must_match_learners(digits):
-    with pytest.raises(ValueError, match="one pool per learner"):
+    with pytest.raises(ValueError, match="no learners"):
         simulate_together([], [], 1)
+    (learner, pool), (other, _) = build(digits)[:2]
+    with pytest.raises(ValueError, match="one pool per learner"):
+        simulate_together([learner, other], [pool], 1)
+    with pytest.raises(ValueError, match="its own Pool"):
+        simulate_together([learner, other], [pool, pool], 1)
+    with pytest.raises(ValueError, match="more than once"):
+        lockstep.fit_together([learner, learner])
 
 
 @requires_backend("tensorflow")
@@ -116,3 +131,21 @@ def test_only_our_retracing_warnings_are_dropped():
         for text in (note, theirs)
     ]
     assert [bool(logger.filter(record)) for record in records] == [False, True]
+
+
+def test_lockstep_groups_runs_one_train_step_can_serve():
+    # Under JAX a group runs its first model's train step for all: seeds
+    # may differ, layers, settings and optimizers may not.
+    def learner(seed, **settings):
+        model = keras_dbal.gal_cnn((8, 8, 1), seed=seed, num_labelled=20,
+                                   **{"weight_decay": 3.5, **settings})
+        model.compile(optimizer=keras.optimizers.Adam(),
+                      loss="sparse_categorical_crossentropy")
+        return types.SimpleNamespace(model=model)
+
+    learners = [learner(0), learner(1), learner(2, bayesian=False),
+                learner(3, weight_decay=1.0), learner(4)]
+    assert lockstep._same_model(learners) == [[0, 1, 4], [2], [3]]
+    learners[4].model.compile(optimizer=keras.optimizers.Adam(epsilon=0.1),
+                              loss="sparse_categorical_crossentropy")
+    assert lockstep._same_model(learners) == [[0, 1], [2], [3], [4]]

@@ -25,6 +25,7 @@ import keras
 import numpy as np
 
 from keras_dbal import backend
+from keras_dbal.sampling.model_split import all_layers
 from keras_dbal.utils import validation
 
 __all__ = ["CompiledFit", "LockstepFit", "epoch_orders"]
@@ -39,9 +40,10 @@ def epoch_orders(seed, num_items, epochs):
         epochs: Number of epochs.
     """
     rng = np.random.default_rng(seed)
-    return np.stack(
-        [rng.permutation(num_items) for _ in range(epochs)]
-    ).astype("int32")
+    orders = np.empty((epochs, num_items), dtype="int32")
+    for epoch in range(epochs):
+        orders[epoch] = rng.permutation(num_items)
+    return orders
 
 
 class CompiledFit:
@@ -64,7 +66,7 @@ class CompiledFit:
         backend.check_supported()
         self.model = model
         self.batch_size = validation.positive_int(batch_size, "batch_size")
-        self._function = None
+        self._function = self._key = None
 
     def __call__(self, x, y, orders):
         """Train on `x[orders[e]]`, epoch e after epoch e - 1.
@@ -84,7 +86,9 @@ class CompiledFit:
                 f"{len(y)} labels. Received shape {orders.shape}."
             )
         _prepare(self.model, x, y)
-        if self._function is None:
+        key = _trace_key([self.model])
+        if self._function is None or key != self._key:
+            self._key = key
             self._function = (
                 _jax_fit(self.model, self.batch_size)
                 if backend.name() == "jax"
@@ -109,7 +113,7 @@ class LockstepFit:
         if not self.models:
             raise ValueError("Received no models to fit.")
         self.batch_size = validation.positive_int(batch_size, "batch_size")
-        self._function = None
+        self._function = self._key = None
 
     def __call__(self, xs, ys, orders):
         """Train model k on `xs[k][orders[k, e]]`, all k at once.
@@ -134,7 +138,9 @@ class LockstepFit:
             )
         for model, x, y in zip(self.models, xs, ys, strict=True):
             _prepare(model, x, y)
-        if self._function is None:
+        key = _trace_key(self.models)
+        if self._function is None or key != self._key:
+            self._key = key
             self._function = (
                 _jax_lockstep(self.models, self.batch_size)
                 if backend.name() == "jax"
@@ -150,6 +156,24 @@ def _prepare(model, x, y):
     # Keras builds the compiled loss and metrics on a symbolic batch at the
     # start of fit; do the same (a private Keras method, present since 3.0).
     model._symbolic_build(data_batch=(x[:1], y[:1]))
+
+
+def _trace_key(models):
+    """What a traced fit holds as constants: the optimizer object (a
+    recompile replaces it) and every regularizer's settings (the c / N of
+    `LabelScaledL2` changes with the labelled count). A change traces a
+    new function instead of training with stale ones."""
+    return [
+        (
+            id(model.optimizer),
+            [
+                repr(layer.kernel_regularizer.get_config())
+                for layer in all_layers(model)
+                if getattr(layer, "kernel_regularizer", None) is not None
+            ],
+        )
+        for model in models
+    ]
 
 
 def _batches(num_items, batch_size):

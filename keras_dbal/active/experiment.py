@@ -11,6 +11,7 @@ import time
 import keras
 import numpy as np
 
+import keras_dbal.active.lockstep as lockstep
 from keras_dbal import acquisition as acquisition_lib
 from keras_dbal.active.learner import ActiveLearner
 from keras_dbal.active.pool import Pool
@@ -181,6 +182,7 @@ def run_experiment(data, config, *, progress=True, log=print,
     """
     (x_train, y_train), (x_test, y_test) = data
     config.check_data(y_train)
+    lockstep.choose(strategy)  # a bad name fails before any work
     num_classes = int(max(y_train.max(), y_test.max())) + 1
     runs = [
         (name, bayesian, seed)
@@ -204,7 +206,8 @@ def run_experiment(data, config, *, progress=True, log=print,
         ]
 
     if progress:
-        print(f"{len(runs)} runs in lockstep: " + ", ".join(
+        print(f"{len(runs)} runs in lockstep ({lockstep.choose(strategy)} "
+              "fits): " + ", ".join(
             f"{_label(name, bayesian)} seed {seed}"
             for name, bayesian, seed in runs
         ))

@@ -199,8 +199,7 @@ class ActiveLearner:
         return self
 
     def close(self):
-        """Release the lock on `checkpoint_dir`; the learner stays usable
-        in memory but writes no more checkpoints."""
+        """Release `checkpoint_dir`'s lock; no more checkpoints are written."""
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -289,7 +288,9 @@ class ActiveLearner:
         """
         seed, kwargs = self._start_fit(fit_kwargs)
         x, y = self.x_labelled_, self.y_labelled_
-        return refit.fit(self.model, x, y, kwargs, seed=seed)
+        history = refit.fit(self.model, x, y, kwargs, seed=seed)
+        self.num_fits_ += 1  # once trained: a failed fit keeps its seed
+        return history
 
     def _start_fit(self, fit_kwargs):
         """Ready the model; the fit's seed and arguments (internal)."""
@@ -301,7 +302,6 @@ class ActiveLearner:
             initial_optimizer_state=reset and self.initial_optimizer_state_,
         )
         seed = selection.derive_seed(self.seed, "fit", self.num_fits_)
-        self.num_fits_ += 1
         return seed, {**self.fit_kwargs, **fit_kwargs}
 
     def query(self, pool, n=10, *, exclude=None):

@@ -21,6 +21,8 @@ each keeps its own labelled set, seeds, history and curve; only the fits
 are shared.
 """
 
+import json
+
 import keras
 
 import keras_dbal.active.refit as refit
@@ -28,14 +30,14 @@ from keras_dbal import backend
 from keras_dbal.active.compiled_fit import CompiledFit
 from keras_dbal.active.compiled_fit import LockstepFit
 from keras_dbal.active.compiled_fit import epoch_orders
-from keras_dbal.sampling.model_split import all_layers
+from keras_dbal.utils import validation
 
 __all__ = ["STRATEGIES", "STRATEGY_BY_DEVICE", "choose", "fit_together"]
 
 STRATEGIES = ("sequential", "compiled", "lockstep")
 
 # One round's fit of K runs, each strategy against K sequential `model.fit`
-# calls, measured by benchmarks/engine.py (README, "Training many runs").
+# calls, measured by benchmarks/engine.py (README, "Benchmarks").
 # 2 CPU cores: TensorFlow's compiled fit 1.86x faster at 20 labels and 1.27x
 # at 200, its lockstep fit slower than either at 200; under JAX the
 # compiled fit is 10x slower than `model.fit` on XLA:CPU. A GPU runs the
@@ -69,26 +71,51 @@ def fit_together(learners, strategy="auto"):
     """Refit K learners, each on its own labelled set of one common size.
 
     Each learner is reset and its weight decay set as its own `fit` would
-    (see `ActiveLearner.fit`), with the same seed, so its model ends where
-    its own `fit` would have taken it.
+    (see `ActiveLearner.fit`), with the same seed, so its model is trained
+    on the same batches as its own `fit` would train it. A learner with a
+    `checkpoint_dir` then checkpoints, as after `teach`.
 
     Args:
-        learners: `ActiveLearner`s taught the same number of labels, with
-            `fit_kwargs` of the same `epochs` and `batch_size` and nothing
-            that needs Keras's own batching (see `refit.in_given_order`).
-        strategy: `"auto"` or one of `STRATEGIES`.
+        learners: `ActiveLearner`s taught the same number of labels.
+        strategy: `"auto"` or one of `STRATEGIES`. The compiled strategies
+            need every learner's `fit_kwargs` to hold only `epochs`,
+            `batch_size` (the same for all), `verbose` and `shuffle=True`,
+            and models compiled with `steps_per_execution=1`; otherwise
+            `"auto"` fits them sequentially and the others raise.
+
+    Raises:
+        ValueError: no learners, one twice, different label counts, or a
+            compiled strategy the learners' fit arguments do not allow.
     """
-    strategy = choose(strategy)
     learners = list(learners)
+    _check_common(learners)
+    requested, strategy = strategy, choose(strategy)
+    refusal = strategy != "sequential" and _not_compilable(learners)
+    if refusal:
+        if requested != "auto":
+            raise ValueError(
+                f"strategy={strategy!r} cannot fit these runs: {refusal} "
+                "Use strategy='sequential' (each learner's own model.fit)."
+            )
+        strategy = "sequential"
     plans = [learner._start_fit({}) for learner in learners]
-    _check_common(learners, [kwargs for _, kwargs in plans])
     if strategy == "sequential":
         for learner, (seed, kwargs) in zip(learners, plans, strict=True):
             refit.fit(learner.model, learner.x_labelled_,
                       learner.y_labelled_, kwargs, seed=seed)
-        return
+    else:
+        _compiled_fits(learners, plans, strategy)
+    for learner in learners:
+        # Counted once trained, so a failed fit is retried with its seed.
+        learner.num_fits_ += 1
+        if learner._store is not None:
+            learner._store.write(learner)
+
+
+def _compiled_fits(learners, plans, strategy):
     kwargs = plans[0][1]
-    epochs, batch_size = kwargs.get("epochs", 1), kwargs.get("batch_size", 32)
+    epochs = kwargs.get("epochs", 1)
+    batch_size = kwargs.get("batch_size") or 32
     num_labelled = learners[0].num_labelled
     orders = [epoch_orders(seed, num_labelled, epochs) for seed, _ in plans]
     if plans[-1][0] is not None:
@@ -100,7 +127,7 @@ def fit_together(learners, strategy="auto"):
                 learner.x_labelled_, learner.y_labelled_, order
             )
         return
-    for group in _same_architecture(range(len(learners)), learners):
+    for group in _same_model(learners):
         LockstepFit([learners[i].model for i in group], batch_size)(
             [learners[i].x_labelled_ for i in group],
             [learners[i].y_labelled_ for i in group],
@@ -108,37 +135,76 @@ def fit_together(learners, strategy="auto"):
         )
 
 
-def _check_common(learners, fit_kwargs):
+def _check_common(learners):
+    if not learners:
+        raise ValueError("Received no learners to fit.")
+    if len({id(learner) for learner in learners}) < len(learners):
+        raise ValueError("Received the same learner more than once.")
+    for learner in learners:
+        learner._check_taught()
     counts = {learner.num_labelled for learner in learners}
     if len(counts) > 1:
         raise ValueError(
             "Runs fitted together must hold the same number of labels. "
             f"Received counts {sorted(counts)}."
         )
-    for kwargs in fit_kwargs:
-        if not refit.in_given_order(kwargs):
-            raise ValueError(
-                "Runs fitted together draw their own batches; fit_kwargs "
-                "with validation_split, sample_weight, class_weight, "
-                f"steps_per_epoch or shuffle=False cannot. Received: {kwargs}"
-            )
-        for name, default in (("epochs", 1), ("batch_size", 32)):
-            if kwargs.get(name, default) != fit_kwargs[0].get(name, default):
-                raise ValueError(
-                    f"Runs fitted together need one `{name}`. Received "
+
+
+# What a compiled fit reproduces of `model.fit`; anything else (callbacks,
+# validation data, initial_epoch, ...) only `model.fit` does.
+_COMPILABLE = frozenset({"epochs", "batch_size", "verbose", "shuffle"})
+
+
+def _not_compilable(learners):
+    """Why the compiled strategies cannot fit these learners, or None."""
+    first = learners[0].fit_kwargs
+    for learner in learners:
+        kwargs = learner.fit_kwargs
+        extra = sorted(set(kwargs) - _COMPILABLE)
+        if extra:
+            return f"their fit_kwargs hold {extra}."
+        if kwargs.get("shuffle", True) is not True:
+            return "their fit_kwargs hold shuffle=False."
+        if getattr(learner.model, "steps_per_execution", 1) != 1:
+            return "a model is compiled with steps_per_execution > 1."
+        for name, default in (("epochs", 1), ("batch_size", None)):
+            if kwargs.get(name, default) != first.get(name, default):
+                return (
+                    f"they need one `{name}`; received "
                     f"{kwargs.get(name, default)} and "
-                    f"{fit_kwargs[0].get(name, default)}."
+                    f"{first.get(name, default)}."
                 )
+    validation.positive_int(first.get("epochs", 1), "epochs")
+    if first.get("batch_size") is not None:
+        validation.positive_int(first["batch_size"], "batch_size")
+    return None
 
 
-def _same_architecture(positions, learners):
-    """Positions grouped by model architecture (layer kinds and shapes)."""
+def _same_model(learners):
+    """Positions of learners whose models one train step serves: the same
+    layers, shapes and settings (seeds and names aside), the same loss
+    and optimizer settings. Under JAX a lockstep group runs its first
+    model's step for all."""
     groups = {}
-    for position in positions:
-        model = learners[position].model
-        key = (
-            tuple(type(layer).__name__ for layer in all_layers(model)),
-            tuple(tuple(v.shape) for v in model.variables),
+    for position, learner in enumerate(learners):
+        model = learner.model
+        key = json.dumps(
+            [_without_seeds(model.get_config()),
+             _without_seeds(model.get_compile_config()),
+             [tuple(v.shape) for v in model.variables]],
+            sort_keys=True, default=repr,
         )
         groups.setdefault(key, []).append(position)
     return list(groups.values())
+
+
+def _without_seeds(config):
+    """A Keras config with every `seed` and `name` entry dropped."""
+    if isinstance(config, dict):
+        return {
+            key: _without_seeds(value) for key, value in config.items()
+            if key not in ("seed", "name")
+        }
+    if isinstance(config, list | tuple):
+        return [_without_seeds(value) for value in config]
+    return config

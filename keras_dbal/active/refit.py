@@ -17,7 +17,7 @@ from keras_dbal.utils.variables import assign_values
 from keras_dbal.utils.variables import variable_values
 
 __all__ = [
-    "fit", "in_given_order", "prepare_fit", "snapshot", "sync_weight_decay",
+    "fit", "prepare_fit", "snapshot", "sync_weight_decay",
 ]
 
 # fit() arguments that need arrays, or that set the batches themselves.
@@ -110,16 +110,22 @@ def fit(model, x, y, fit_kwargs, *, seed):
     if seed is not None:
         keras.utils.set_random_seed(seed)
     kwargs = dict(fit_kwargs)
-    if not in_given_order(kwargs):
+    if not _in_given_order(kwargs, model):
         return model.fit(x, y, **kwargs)
     kwargs.pop("shuffle", None)
     orders = epoch_orders(seed, len(x), kwargs.get("epochs", 1))
-    inputs = backend.fit_inputs(x, y, orders, kwargs.pop("batch_size", 32))
+    batch_size = kwargs.pop("batch_size", None) or 32
+    inputs = backend.fit_inputs(x, y, orders, batch_size)
     return model.fit(**inputs, **kwargs)
 
 
-def in_given_order(fit_kwargs):
-    """Whether `fit` draws the epoch orders itself for these arguments."""
+def _in_given_order(fit_kwargs, model):
+    """Whether `fit` draws the epoch orders itself for these arguments
+    (not with arguments that need arrays, `shuffle=False`, or a model
+    compiled to run several steps per call, which would take batches
+    across epochs)."""
     return not (
-        fit_kwargs.keys() & _NEEDS_ARRAYS or fit_kwargs.get("shuffle") is False
+        fit_kwargs.keys() & _NEEDS_ARRAYS
+        or fit_kwargs.get("shuffle") is False
+        or getattr(model, "steps_per_execution", 1) != 1
     )

@@ -100,10 +100,17 @@ def simulate_together(
         K curves, each as `simulate` returns it.
     """
     learners, pools = list(learners), list(pools)
-    if len(pools) != len(learners) or not learners:
+    if not learners:
+        raise ValueError("Received no learners to simulate.")
+    if len(pools) != len(learners):
         raise ValueError(
             f"Expected one pool per learner. Received {len(learners)} "
             f"learners and {len(pools)} pools."
+        )
+    if len({id(pool) for pool in pools}) < len(pools):
+        raise ValueError(
+            "Each learner needs its own Pool (one Pool records one run's "
+            "labels); several may wrap the same array: Pool(x, y)."
         )
     for learner, pool in zip(learners, pools, strict=True):
         rounds, x_test, y_test = _checked(

@@ -336,8 +336,9 @@ def _write_results(folder, name, config, results):
                      result["seed"], count, f"{accuracy:.4f}"]
                 )
     title = f"{name}: {config.query_size} acquired per round"
-    if len(results) < planned:
-        title += f" ({len(results)} of {planned} runs so far)"
+    if not record["complete"]:
+        done = min(len(result["num_labelled"]) for result in results) - 1
+        title += f" ({done} of {config.rounds} rounds so far)"
     with replacing(os.path.join(folder, "learning_curve.png"), "wb") as file:
         plot_learning_curves(summary, file, title=title)
 
