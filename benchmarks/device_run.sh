@@ -33,7 +33,7 @@
 # without a GPU):
 #   ALLOW_CPU=1 ENGINE_ARGS="--runs 2 --labels 5 --epochs 1 --batch-size 4
 #   --repeats 1" SAMPLER_ARGS="--sizes 40 --samples 2 --chunk-size 16"
-#   MEMORY_ARGS="--runs 1 2 --pool 200" GAL_ARGS="--preset smoke"
+#   MEMORY_ARGS="--runs 1 2 --pool 200 --epochs 1" GAL_ARGS="--preset smoke"
 #   benchmarks/device_run.sh /tmp/out none 60
 set -uo pipefail
 
@@ -50,6 +50,7 @@ log="${out}/device.log"
 python=${PYTHON:-python3}
 
 step() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "${log}"; }
+export KERAS_BACKEND=jax PYTHONUNBUFFERED=1
 
 if ! "${python}" -c "import keras, optree" 2>/dev/null \
     && compgen -G ".whl/*.whl" >/dev/null; then
@@ -59,8 +60,7 @@ if ! "${python}" -c "import keras, optree" 2>/dev/null \
     >>"${log}" 2>&1 || { echo "wheel install failed; see ${log}" >&2; exit 1; }
   export PYTHONPATH="/tmp/keras_dbal_site:${PYTHONPATH:-}"
 fi
-export PYTHONPATH="${PWD}:${PYTHONPATH:-}" KERAS_BACKEND=jax \
-  PYTHONUNBUFFERED=1
+export PYTHONPATH="${PWD}:${PYTHONPATH:-}"
 
 step "checking the backend"
 "${python}" - <<'EOF' 2>&1 | tee -a "${log}"

@@ -27,9 +27,9 @@ import json, resource, sys
 import numpy as np
 from keras_dbal import gal_cnn
 from keras_dbal.active import ActiveLearner, Pool, simulate_together
-runs, pool_size, labels, strategy, mc_samples = (
+runs, pool_size, labels, strategy, mc_samples, epochs = (
     int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
-    int(sys.argv[5]))
+    int(sys.argv[5]), int(sys.argv[6]))
 rng = np.random.default_rng(0)
 x = rng.random((pool_size, 28, 28, 1), dtype="float32")
 y = rng.integers(0, 10, pool_size)
@@ -40,7 +40,7 @@ for seed in range(runs):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     learner = ActiveLearner(
         model, "bald", mc_samples, seed=seed, pool_subset=min(2000, pool_size),
-        fit_kwargs={"epochs": 50, "batch_size": 128, "verbose": 0})
+        fit_kwargs={"epochs": epochs, "batch_size": 128, "verbose": 0})
     pool = Pool(x, y)
     learner.teach(pool, y[:labels], indices=np.arange(labels), fit=False)
     learners.append(learner)
@@ -67,7 +67,8 @@ def measure(args):
     for runs in args.runs:
         result = subprocess.run(
             [sys.executable, "-c", WORKER, str(runs), str(args.pool),
-             str(args.labels), args.strategy, str(args.mc_samples)],
+             str(args.labels), args.strategy, str(args.mc_samples),
+             str(args.epochs)],
             capture_output=True, text=True,
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         )
@@ -87,6 +88,7 @@ def main(argv=None):
     parser.add_argument("--pool", type=int, default=8000)
     parser.add_argument("--labels", type=int, default=20)
     parser.add_argument("--mc-samples", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--strategy", default="auto")
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
@@ -94,7 +96,8 @@ def main(argv=None):
 
     print(f"Keras backend {keras.backend.backend()}, {platform.machine()}, "
           f"{os.cpu_count()} CPUs; pool {args.pool}, {args.labels} labels, "
-          f"T = {args.mc_samples}, strategy {args.strategy}")
+          f"T = {args.mc_samples}, {args.epochs} epochs of batch 128, "
+          f"strategy {args.strategy}")
     print("| K | peak resident MiB | peak device MiB |")
     print("|---:|---:|---:|")
     rows = measure(args)

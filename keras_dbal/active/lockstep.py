@@ -36,12 +36,14 @@ __all__ = ["STRATEGIES", "STRATEGY_BY_DEVICE", "choose", "fit_together"]
 
 STRATEGIES = ("sequential", "compiled", "lockstep")
 
-# One round's fit of K runs, each strategy against K sequential `model.fit`
-# calls, measured by benchmarks/engine.py (README, "Benchmarks").
-# 2 CPU cores: TensorFlow's compiled fit 1.86x faster at 20 labels and 1.27x
-# at 200, its lockstep fit slower than either at 200; under JAX the
-# compiled fit is 10x slower than `model.fit` on XLA:CPU. A GPU runs the
-# K small fits side by side only in lockstep.
+# One round's fit of K = 8 runs, each strategy against 8 `model.fit` calls,
+# measured by benchmarks/engine.py on 2 CPU cores (README, "Fitting many
+# runs"): under TensorFlow the compiled fit's first call (which every
+# round pays) was 1.79x faster at 20 labels and 1.60x at 200, the lockstep
+# call over 3 minutes at 200; under JAX the compiled fit was 4x slower
+# (0.24x) and the lockstep call slower still. The GPU choice is not
+# measured yet: lockstep is what a GPU needs to run the small fits side by
+# side, and benchmarks/device_run.sh measures before it chooses.
 STRATEGY_BY_DEVICE = {
     ("cpu", "tensorflow"): "compiled",
     ("cpu", "jax"): "sequential",
