@@ -295,12 +295,12 @@ class ActiveLearner:
     def _start_fit(self, fit_kwargs):
         """Ready the model; the fit's seed and arguments (internal)."""
         self._check_taught()
-        reset = self.reset_weights
-        refit.prepare_fit(
-            self.model, self.num_labelled,
-            initial_weights=self.initial_weights_ if reset else None,
-            initial_optimizer_state=reset and self.initial_optimizer_state_,
-        )
+        start = (self.initial_weights_, self.initial_optimizer_state_)
+        if not self.reset_weights:
+            start = (None, None)  # warm start from the current weights
+        refit.prepare_fit(self.model, self.num_labelled,
+                          initial_weights=start[0],
+                          initial_optimizer_state=start[1])
         seed = selection.derive_seed(self.seed, "fit", self.num_fits_)
         return seed, {**self.fit_kwargs, **fit_kwargs}
 

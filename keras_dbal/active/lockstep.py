@@ -41,9 +41,10 @@ STRATEGIES = ("sequential", "compiled", "lockstep")
 # runs"): under TensorFlow the compiled fit's first call (which every
 # round pays) was 1.79x faster at 20 labels and 1.60x at 200, the lockstep
 # call over 3 minutes at 200; under JAX the compiled fit was 4x slower
-# (0.24x) and the lockstep call slower still. The GPU choice is not
-# measured yet: lockstep is what a GPU needs to run the small fits side by
-# side, and benchmarks/device_run.sh measures before it chooses.
+# (0.24x), and the lockstep call did not finish two calls in 270 s. The
+# GPU choice is not measured yet: lockstep is what a GPU needs to run the
+# small fits side by side, and benchmarks/device_run.sh measures before it
+# chooses.
 STRATEGY_BY_DEVICE = {
     ("cpu", "tensorflow"): "compiled",
     ("cpu", "jax"): "sequential",
