@@ -12,6 +12,7 @@ if _quiet.started_as_command():
 
 from keras_dbal import acquisition
 from keras_dbal import active
+from keras_dbal import batch_acquisition
 from keras_dbal import datasets
 from keras_dbal import layers
 from keras_dbal import models
@@ -25,6 +26,7 @@ from keras_dbal.active import NotFittedError
 from keras_dbal.active import Pool
 from keras_dbal.active import run_experiment
 from keras_dbal.layers import MCDropout
+from keras_dbal.models import Ensemble
 from keras_dbal.models import gal_cnn
 from keras_dbal.regularizers import LabelScaledL2
 from keras_dbal.sampling import MCSampler
@@ -37,6 +39,7 @@ __all__ = [
     "ActiveLearner",
     "CheckpointError",
     "CheckpointWarning",
+    "Ensemble",
     "ExperimentConfig",
     "LabelScaledL2",
     "MCDropout",
@@ -47,6 +50,7 @@ __all__ = [
     "__version__",
     "acquisition",
     "active",
+    "batch_acquisition",
     "datasets",
     "gal_cnn",
     "layers",

@@ -4,6 +4,7 @@ import os
 import re
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -121,7 +122,8 @@ def test_run_keeps_the_rounds_that_finished(tmp_path, monkeypatch, capsys):
                     "error_without_dropout": 0.5}] for _ in learners])
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(experiment, "_build_run", lambda *args: (None, None))
+    taught = types.SimpleNamespace(pool_indices_=np.arange(20))
+    monkeypatch.setattr(experiment, "_build_run", lambda *args: (taught, None))
     monkeypatch.setattr(experiment, "simulate_together",
                         first_round_then_interrupt)
     out = tmp_path / "o"

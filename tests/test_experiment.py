@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from keras_dbal.active import experiment
@@ -10,8 +11,10 @@ class RecordingLearner:
 
     def __init__(self, model, acquisition, **kwargs):
         self.made.append((acquisition, model.name))
+        self.pool_indices_ = np.empty(0, dtype="int64")
 
-    def teach(self, *args, **kwargs):
+    def teach(self, x, y, *, indices=None, **kwargs):
+        self.pool_indices_ = np.asarray(indices, dtype="int64")
         return self
 
 
@@ -51,6 +54,10 @@ def test_deterministic_twins_use_point_mass_forms(digits, monkeypatch):
         ("bald", False),
         ("max_entropy", False),
     ]
+    # Each result names the pool positions its learner was taught: here
+    # one balanced image per class, the same for every run of seed 0.
+    initial = experiment.balanced_indices(y_train[:100], 1, seed=0)
+    assert all(r["labelled"] == initial.tolist() for r in results)
 
 
 def test_summarize_averages_both_test_errors_over_seeds():

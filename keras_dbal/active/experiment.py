@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 import keras_dbal.active.lockstep as lockstep
-from keras_dbal import acquisition as acquisition_lib
+from keras_dbal import batch_acquisition
 from keras_dbal.active.learner import ActiveLearner
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.selection import balanced_indices
@@ -102,7 +102,7 @@ class ExperimentConfig:
 
     def __post_init__(self):
         for name in list(self.acquisitions) + list(self.deterministic):
-            acquisition_lib.get(name)
+            batch_acquisition.get(name)
         self.acquisitions = tuple(self.acquisitions)
         self.deterministic = tuple(self.deterministic)
         self.seeds = tuple(int(seed) for seed in self.seeds)
@@ -173,7 +173,9 @@ def run_experiment(data, config, *, progress=True, log=print,
     Returns:
         A list of dicts, one per (acquisition, bayesian, seed), with
         `num_labelled`, `error` and `accuracy` lists (one entry per
-        evaluation, the first before any acquisition), `seconds` (the
+        evaluation, the first before any acquisition), `labelled` (the
+        pool positions labelled, in order: the initial ones, then each
+        round's), `seconds` (the
         wall time of the whole experiment, which its runs share), and
         `error_without_dropout`: the test error of one pass with dropout
         off, how the authors' code measured it; it puts the Bayesian CNN
@@ -201,8 +203,10 @@ def run_experiment(data, config, *, progress=True, log=print,
     def results_of(curves):
         seconds = time.perf_counter() - start
         return [
-            _result(run, curve, seconds)
-            for run, curve in zip(runs, curves, strict=True)
+            _result(run, curve, seconds, learner)
+            for run, curve, learner in zip(
+                runs, curves, learners, strict=True
+            )
         ]
 
     if progress:
@@ -229,7 +233,7 @@ def run_experiment(data, config, *, progress=True, log=print,
     return results
 
 
-def _result(run, curve, seconds):
+def _result(run, curve, seconds, learner):
     name, bayesian, seed = run
     return {
         "acquisition": name,
@@ -242,6 +246,7 @@ def _result(run, curve, seconds):
             point["error_without_dropout"] for point in curve
         ],
         "seconds": seconds,
+        "labelled": learner.pool_indices_.tolist(),
     }
 
 

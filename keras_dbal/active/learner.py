@@ -5,7 +5,7 @@ import keras_dbal.active.learner_state as learner_state
 import keras_dbal.active.prediction as prediction
 import keras_dbal.active.refit as refit
 import keras_dbal.active.selection as selection
-from keras_dbal import acquisition as acquisition_lib
+import keras_dbal.batch_acquisition.registry as acquisitions
 from keras_dbal.active.model_checks import check_acquisition
 from keras_dbal.active.model_checks import check_model
 from keras_dbal.active.model_checks import classifier_signature
@@ -34,8 +34,8 @@ class ActiveLearner:
             `(batch, C)`, C >= 2 (checked once, on random images), or
             logits with `from_logits=True`; `MCDropout` layers make it
             Bayesian (see `keras_dbal.gal_cnn`).
-        acquisition: Name in `keras_dbal.acquisition.names()` or a function
-            `(T, N, C) -> (N,)`.
+        acquisition: A name in `keras_dbal.batch_acquisition.all_names()`,
+            a function `(T, N, C) -> (N,)` or a batch acquisition object.
         mc_samples: T, stochastic forward passes per image when querying
             and predicting.
         reset_weights: If True (the paper's protocol), every fit starts
@@ -108,8 +108,8 @@ class ActiveLearner:
     ):
         self.model = check_model(model)
         self.acquisition = acquisition
-        self.acquisition_fn = acquisition_lib.get(acquisition)
-        self.acquisition_name = acquisition_lib.name_of(acquisition)
+        self.acquisition_fn = acquisitions.get(acquisition)
+        self.acquisition_name = acquisitions.name_of(self.acquisition_fn)
         self.mc_samples = validation.positive_int(mc_samples, "mc_samples")
         self.reset_weights = bool(reset_weights)
         self.fit_kwargs = {"verbose": 0, **(fit_kwargs or {})}
@@ -126,7 +126,7 @@ class ActiveLearner:
             consistent_masks=consistent_masks, from_logits=self.from_logits,
         )
         check_acquisition(
-            self.acquisition_name, self.sampler, self.allow_deterministic
+            self.acquisition_fn, self.sampler, self.allow_deterministic
         )
         self.item_shape, self.num_classes = classifier_signature(
             model, self.from_logits

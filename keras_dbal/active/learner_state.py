@@ -9,6 +9,7 @@ constructor.
 import json
 import os
 
+import keras_dbal.batch_acquisition.registry as acquisitions
 from keras_dbal import acquisition as acquisition_lib
 from keras_dbal.saving.checkpoint import CheckpointError
 from keras_dbal.saving.checkpoint import load_checkpoint
@@ -175,10 +176,17 @@ def _describe(record, arrays):
 
 def _settings(learner):
     name = learner.acquisition_name
-    custom = (
-        name not in acquisition_lib.names()
-        or acquisition_lib.get(name) is not learner.acquisition_fn
-    )
+    batch = None
+    if acquisitions.is_batch(learner.acquisition_fn):
+        # A batch acquisition is saved with its settings; a custom class
+        # must be given again.
+        batch = acquisitions.settings(learner.acquisition_fn)
+        custom = batch is None
+    else:
+        custom = (
+            name not in acquisition_lib.names()
+            or acquisition_lib.get(name) is not learner.acquisition_fn
+        )
     fit_kwargs, unsaved = {}, []
     for key, value in learner.fit_kwargs.items():
         if _survives_json(value):
@@ -188,6 +196,7 @@ def _settings(learner):
     return {
         "acquisition": learner.acquisition_name,
         "acquisition_is_custom": custom,
+        "batch_acquisition": batch,
         "mc_samples": learner.mc_samples,
         "reset_weights": learner.reset_weights,
         "fit_kwargs": fit_kwargs,
@@ -214,6 +223,9 @@ def _survives_json(value):
 def _constructor_arguments(checkpoint, acquisition, overrides):
     settings = dict(checkpoint.settings)
     directory = checkpoint.directory
+    batch = settings.pop("batch_acquisition", None)
+    if batch is not None:
+        settings["acquisition"] = acquisitions.from_settings(batch)
     if settings.pop("acquisition_is_custom"):
         if acquisition is None:
             raise CheckpointError(

@@ -9,6 +9,7 @@ when the learner is built, not after a round of wasted labels.
 import keras
 import numpy as np
 
+import keras_dbal.batch_acquisition.registry as acquisitions
 from keras_dbal import acquisition as acquisition_lib
 from keras_dbal.layers.mask_scope import MaskScope
 
@@ -40,11 +41,12 @@ def check_model(model):
     return model
 
 
-def check_acquisition(name, sampler, allow_deterministic):
+def check_acquisition(acquisition, sampler, allow_deterministic):
     """Refuse an acquisition that measures model uncertainty on a model
     without `MCDropout`, where every score is 0, unless allowed."""
+    name = acquisitions.name_of(acquisition)
     if (
-        name in acquisition_lib.BAYESIAN
+        acquisitions.scores_with(acquisition) in acquisition_lib.BAYESIAN
         and not sampler.is_stochastic
         and not allow_deterministic
     ):

@@ -8,6 +8,7 @@ fit), so the same seed gives the same queries whatever else ran before.
 import numpy as np
 from keras import ops
 
+import keras_dbal.batch_acquisition.registry as acquisitions
 from keras_dbal import acquisition as acquisition_lib
 from keras_dbal.active.pool import Pool
 from keras_dbal.utils import validation
@@ -46,7 +47,8 @@ def choose(
         n: Number of positions.
         exclude: Positions never to propose (not with a `Pool`).
         sampler: The `MCSampler` that scores.
-        acquisition: The acquisition function.
+        acquisition: The acquisition function, or a batch acquisition
+            (see `keras_dbal.batch_acquisition`).
         pool_subset: Score a random subset of this many candidates, or
             all of them (None).
         item_shape: The shape of one image the model takes.
@@ -73,6 +75,11 @@ def choose(
     positions = subset(positions, pool_subset, seed)
     if acquisition is acquisition_lib.random:
         chosen, scores = random_query(positions, n, seed)
+    elif acquisitions.is_batch(acquisition):
+        chosen, scores = acquisition.select(
+            sampler, images, positions, n, exclude=exclude, seed=seed,
+            verbose=verbose,
+        )
     else:
         chosen, scores = sampler.top_n(
             images,

@@ -1,6 +1,7 @@
 """Reference architectures."""
 
+from keras_dbal.models.ensemble import Ensemble
 from keras_dbal.models.gal_cnn import VARIANTS
 from keras_dbal.models.gal_cnn import gal_cnn
 
-__all__ = ["VARIANTS", "gal_cnn"]
+__all__ = ["Ensemble", "VARIANTS", "gal_cnn"]

@@ -5,6 +5,9 @@ deterministic prefix once, broadcasts its output to the T samples (folded
 into one `(T * B, ...)` batch) through the first dropout's masks, and runs
 the stochastic suffix once on the folded batch, with every `MCDropout`
 drawing its masks from the seed (see `keras_dbal.sampling.masks`).
+
+An `Ensemble` runs whole: T passes of each of its K members (one pass of
+members without `MCDropout`, whose passes would all agree), K x T samples.
 """
 
 import inspect
@@ -13,9 +16,11 @@ from keras import ops
 
 from keras_dbal.backend import fold_in
 from keras_dbal.layers.mask_scope import MaskScope
+from keras_dbal.models.ensemble import Ensemble
 from keras_dbal.sampling.masks import masker
 from keras_dbal.sampling.model_split import split_model
 from keras_dbal.sampling.model_split import split_off_dropout
+from keras_dbal.sampling.model_split import stochastic_layers
 
 __all__ = ["FoldedForward"]
 
@@ -42,7 +47,12 @@ class FoldedForward:
         self.mc_samples = mc_samples
         self.consistent_masks = consistent_masks
         self.from_logits = from_logits
-        if split:
+        self.ensemble = isinstance(model, Ensemble)
+        # Passes per member of an ensemble: one when none can differ.
+        self.member_passes = (
+            mc_samples if stochastic_layers(model) else 1
+        )
+        if split and not self.ensemble:
             self.prefix, self.suffix = split_model(model)
         else:
             self.prefix, self.suffix = None, model
@@ -53,6 +63,8 @@ class FoldedForward:
 
     def samples(self, images, seed):
         """`(B, ...)` images -> `(T, B, C)` probabilities."""
+        if self.ensemble:
+            return self._ensemble_samples(images, seed)
         num_samples = self.mc_samples
         batch = images.shape[0]
         if self.prefix is not None:
@@ -83,6 +95,23 @@ class FoldedForward:
             outputs = suffix(folded, training=False)
         outputs = self._probabilities(outputs)
         return ops.reshape(outputs, (num_samples, batch, outputs.shape[-1]))
+
+    def _ensemble_samples(self, images, seed):
+        """`(B, ...)` images -> `(K * T, B, C)`, member by member."""
+        passes, batch = self.member_passes, images.shape[0]
+        item_shape = tuple(images.shape[1:])
+        folded = ops.reshape(
+            ops.broadcast_to(images[None], (passes, batch) + item_shape),
+            (passes * batch,) + item_shape,
+        )
+        masks = masker(seed, passes, batch, self.consistent_masks)
+        with MaskScope(masks):
+            outputs = self.model.call_members(folded, training=False)
+        outputs = self._probabilities(outputs)
+        size, classes = outputs.shape[1], outputs.shape[2]
+        outputs = ops.reshape(outputs, (passes, batch, size, classes))
+        outputs = ops.transpose(outputs, (2, 0, 1, 3))
+        return ops.reshape(outputs, (size * passes, batch, classes))
 
     def scores(self, acquisition):
         """`(images, seed) -> (B,)` scores of `acquisition` on `samples`.

@@ -148,7 +148,10 @@ class MCSampler:
 
     @property
     def is_stochastic(self):
-        """Whether the model has an `MCDropout` layer."""
+        """Whether the model has an `MCDropout` layer, or is an ensemble of
+        two or more members."""
+        if self._passes.ensemble and self.model.size > 1:
+            return True
         return bool(stochastic_layers(self.model))
 
     @property

@@ -14,8 +14,8 @@ import sys
 import tempfile
 import warnings
 
-from keras_dbal import acquisition
 from keras_dbal import backend
+from keras_dbal import batch_acquisition
 from keras_dbal import datasets
 from keras_dbal.active import experiment
 from keras_dbal.saving.atomic import replacing
@@ -80,7 +80,7 @@ def _parser():
         "--acquisition", nargs="+", default=list(defaults.acquisitions),
         metavar="NAME",
         help="acquisition functions to compare, from: "
-        + ", ".join(acquisition.names())
+        + ", ".join(batch_acquisition.all_names())
         + f" (default: {' '.join(defaults.acquisitions)})",
     )
     run.add_argument(

@@ -1,0 +1,108 @@
+"""Names, settings and resolution of acquisitions, batch or not."""
+
+from keras_dbal import acquisition as acquisition_lib
+from keras_dbal.batch_acquisition.batchbald import BatchBALD
+from keras_dbal.batch_acquisition.stochastic import MODES
+from keras_dbal.batch_acquisition.stochastic import StochasticBatch
+
+__all__ = [
+    "all_names",
+    "from_settings",
+    "get",
+    "is_batch",
+    "name_of",
+    "names",
+    "scores_with",
+    "settings",
+]
+
+_CLASSES = {"BatchBALD": BatchBALD, "StochasticBatch": StochasticBatch}
+
+
+def _registered(name):
+    if name == "batchbald":
+        return BatchBALD()
+    for mode in MODES:
+        if name == f"{mode}_bald":
+            return StochasticBatch("bald", mode)
+    return None
+
+
+def names():
+    """The registered batch acquisition names, sorted."""
+    return sorted(["batchbald"] + [f"{mode}_bald" for mode in MODES])
+
+
+def all_names():
+    """Every registered acquisition name, single-image and batch, sorted."""
+    return sorted(acquisition_lib.names() + names())
+
+
+def is_batch(acquisition):
+    """Whether `acquisition` chooses a batch (has a `select` method)."""
+    return callable(getattr(acquisition, "select", None))
+
+
+def get(identifier):
+    """A batch acquisition, or a single-image function, from an identifier.
+
+    Args:
+        identifier: A name in `all_names()`, a batch acquisition object, or
+            a function `(T, N, C) -> (N,)`.
+
+    Returns:
+        A new object for a batch name; otherwise what
+        `keras_dbal.acquisition.get` returns.
+    """
+    if is_batch(identifier):
+        return identifier
+    if isinstance(identifier, str):
+        registered = _registered(identifier)
+        if registered is not None:
+            return registered
+    if isinstance(identifier, str) and identifier not in (
+        acquisition_lib.names()
+    ):
+        raise ValueError(
+            "Invalid value received for argument `acquisition`. Expected a "
+            f"callable, a batch acquisition or one of {all_names()}. "
+            f"Received: {identifier!r}"
+        )
+    return acquisition_lib.get(identifier)
+
+
+def name_of(acquisition):
+    """The name of an acquisition function or batch acquisition."""
+    if is_batch(acquisition):
+        return acquisition.name
+    return acquisition_lib.name_of(acquisition)
+
+
+def scores_with(acquisition):
+    """The single-image function whose scores a batch acquisition reads
+    (itself for a single-image function), by name."""
+    if is_batch(acquisition):
+        return acquisition.scores_with
+    return acquisition_lib.name_of(acquisition)
+
+
+def settings(acquisition):
+    """A JSON-ready description of a batch acquisition, or None when it
+    is not one of this module's classes (a custom object)."""
+    cls = type(acquisition).__name__
+    if _CLASSES.get(cls) is not type(acquisition):
+        return None
+    config = acquisition.get_config()
+    if (
+        cls == "StochasticBatch"
+        and config["acquisition"] not in acquisition_lib.names()
+    ):
+        return None  # scores with a custom function
+    return {"class_name": cls, "config": config}
+
+
+def from_settings(description):
+    """The batch acquisition `settings` described."""
+    return _CLASSES[description["class_name"]].from_config(
+        description["config"]
+    )
