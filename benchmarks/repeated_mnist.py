@@ -15,7 +15,7 @@ found BALD doing worse than random here and BatchBALD better.
 Every run starts from 20 balanced labels and acquires `--batch` (10)
 images a round with each acquisition function and seed, retraining the
 paper's Bayesian CNN from scratch (Adam, 50 epochs of batch 128, weight
-decay 3.5 / N), with T = `--mc-samples` MC dropout passes, scoring the
+decay 3.5 / N), with T = `--mc-samples` (100) MC dropout passes, scoring the
 whole pool every round (no random subset: a subset would split the
 copies). The runs advance in lockstep (`run_experiment`).
 
@@ -36,6 +36,7 @@ import numpy as np
 
 from benchmarks.gal2017 import device_label
 from keras_dbal import active as experiment
+from keras_dbal.batch_acquisition import BatchBALD
 from keras_dbal.datasets import load_dataset
 
 ACQUISITIONS = ("random", "bald", "batchbald", "power_bald")
@@ -118,7 +119,8 @@ def main(argv=None):
     parser.add_argument("--data", required=True,
                         help="local .npz with the keys of Keras's mnist.npz")
     parser.add_argument("--unique", type=int,
-                        help="use only the first N training images")
+                        help="use only N training images (a seeded random "
+                        "subset)")
     parser.add_argument("--copies", type=int, default=3)
     parser.add_argument("--noise", type=float, default=0.1)
     parser.add_argument("--acquisitions", nargs="+",
@@ -126,7 +128,13 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--batch", type=int, default=10)
-    parser.add_argument("--mc-samples", type=int, default=20)
+    parser.add_argument("--mc-samples", type=int, default=100,
+                        help="T (default 100: a batch's joint information "
+                        "cannot pass log T)")
+    parser.add_argument("--candidates", type=int, default=1000,
+                        help="BatchBALD's BALD pre-filter")
+    parser.add_argument("--configurations", type=int, default=10_000,
+                        help="BatchBALD's M")
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--target", type=float, default=0.90)
     parser.add_argument("--out", help="results root (default: "
@@ -135,12 +143,20 @@ def main(argv=None):
 
     (x_train, y_train), test = load_dataset("file", path=args.data)
     if args.unique:
-        x_train, y_train = x_train[:args.unique], y_train[:args.unique]
+        # A seeded random subset: a data file may be sorted by class.
+        keep = np.sort(
+            np.random.default_rng(0).permutation(len(x_train))[:args.unique]
+        )
+        x_train, y_train = x_train[keep], y_train[keep]
     x_pool, y_pool, original = repeated_pool(
         x_train, y_train, args.copies, args.noise, seed=0
     )
+    acquisitions = tuple(
+        BatchBALD(args.candidates, args.configurations)
+        if name == "batchbald" else name for name in args.acquisitions
+    )
     config = experiment.ExperimentConfig(
-        acquisitions=tuple(args.acquisitions), seeds=tuple(args.seeds),
+        acquisitions=acquisitions, seeds=tuple(args.seeds),
         rounds=args.rounds, query_size=args.batch, mc_samples=args.mc_samples,
         epochs=args.epochs, batch_size=128, pool_subset=len(x_pool),
     )
@@ -164,7 +180,9 @@ def main(argv=None):
             f"{len(x_train)} images x {args.copies} copies (noise "
             f"{args.noise}), {len(test[0])} test images, seeds "
             f"{args.seeds}, {rounds_done} of {args.rounds} rounds of "
-            f"{args.batch}, T = {args.mc_samples}, {args.epochs} epochs; "
+            f"{args.batch}, T = {args.mc_samples}, {args.epochs} epochs, "
+            f"BatchBALD with {args.candidates} candidates and M = "
+            f"{args.configurations}; "
             f"Keras backend {backend_name} on {device} "
             f"({platform.machine()}, {os.cpu_count()} cores), "
             f"{seconds / 60:.1f} minutes."

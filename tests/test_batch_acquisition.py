@@ -283,3 +283,90 @@ def test_batch_acquisition_of_uncertainty_needs_a_stochastic_model():
     for name in ("batchbald", "power_bald"):
         with pytest.raises(ValueError, match="model uncertainty"):
             ActiveLearner(model, name)
+
+
+def test_greedy_picks_what_enumeration_picks(rng):
+    # Each pick maximises the enumerated BatchBALD of the batch so far
+    # (C^2 = 9 <= M: exact throughout).
+    probs = dirichlet_samples(rng, 6, 12, 3)
+    chosen, _ = greedy_batchbald(probs, 3, num_configurations=9, seed=0)
+    conditional = np.array([
+        np.mean([ref_entropy(probs[t, k]) for t in range(6)])
+        for k in range(12)
+    ])
+    picked = []
+    for _ in range(3):
+        values = {
+            k: ref_entropy(ref_joint(probs[:, picked + [k]]))
+            - conditional[picked + [k]].sum()
+            for k in range(12) if k not in picked
+        }
+        picked.append(max(values, key=values.get))
+    assert chosen.tolist() == picked
+
+
+def test_batch_queries_stream_a_dataset_pool(digits):
+    import tensorflow as tf
+
+    (x_train, y_train), _ = digits
+    images = x_train[:120]
+    exclude = np.arange(0, 120, 7)
+
+    def query(pool, chooser, **kwargs):
+        learner = ActiveLearner(
+            compiled_cnn(seed=0), chooser, mc_samples=4, seed=0,
+            fit_kwargs={"epochs": 1, "batch_size": 32},
+        )
+        learner.teach(x_train[200:220], y_train[200:220])
+        return learner.query(pool, n=5, **kwargs).tolist()
+
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(16)
+    for chooser in (BatchBALD(num_candidates=30), "power_bald",
+                    BatchBALD(num_candidates=None)):
+        streamed = query(dataset, chooser, exclude=exclude)
+        assert streamed == query(images, chooser, exclude=exclude)
+        assert not set(streamed) & set(exclude.tolist())
+
+
+def test_a_custom_score_is_not_saved_as_a_registered_one(tmp_path, digits):
+    (x_train, y_train), _ = digits
+
+    def bald(probs):  # a custom function that shares a registered name
+        return acquisition.max_entropy(probs)
+
+    learner = ActiveLearner(
+        compiled_cnn(seed=0), StochasticBatch(bald, "power"), mc_samples=4,
+        seed=0, fit_kwargs={"epochs": 1, "batch_size": 32},
+    )
+    learner.teach(x_train[:20], y_train[:20])
+    learner.save(tmp_path / "state")
+    with pytest.raises(Exception, match="custom acquisition"):
+        ActiveLearner.load(tmp_path / "state")
+
+
+def test_own_batch_acquisition_objects(digits):
+    (x_train, y_train), _ = digits
+
+    class FirstN:
+        def select(self, sampler, images, positions, n, *, exclude, seed,
+                   verbose):
+            return positions[:n], np.zeros(n, "float32")
+
+    learner = ActiveLearner(
+        compiled_cnn(seed=0), FirstN(), mc_samples=2, seed=0,
+        fit_kwargs={"epochs": 1, "batch_size": 32},
+    )
+    assert learner.acquisition_name == "FirstN"
+    learner.teach(x_train[:20], y_train[:20])
+    assert learner.query(x_train[20:40], n=3).tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match=r"did you mean BatchBALD\(\)"):
+        ActiveLearner(compiled_cnn(seed=0), BatchBALD)
+
+
+def test_experiment_config_takes_objects_with_distinct_names():
+    from keras_dbal.active import ExperimentConfig
+
+    config = ExperimentConfig(acquisitions=(BatchBALD(200), "bald"))
+    assert config.acquisitions[0].num_candidates == 200
+    with pytest.raises(ValueError, match="share a name"):
+        ExperimentConfig(acquisitions=(BatchBALD(200), BatchBALD(1000)))

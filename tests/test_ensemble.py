@@ -75,29 +75,41 @@ def plain_member():
     ])
 
 
-def test_training_equals_each_member_trained_alone(digits):
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum"])
+def test_training_equals_each_member_trained_alone(digits, reduction):
+    # Plain SGD: a loss off by a constant factor (K, or 1 / K) would move
+    # the weights by that factor, where Adam would hide it.
     (x_train, y_train), _ = digits
-    ensemble = compiled(Ensemble.from_builder(plain_member, 3, seed=0))
+
+    def compiled_sgd(model):
+        model.compile(
+            optimizer=keras.optimizers.SGD(0.05),
+            loss=keras.losses.SparseCategoricalCrossentropy(
+                reduction=reduction
+            ),
+        )
+        return model
+
+    ensemble = compiled_sgd(Ensemble.from_builder(plain_member, 3, seed=0))
     alone = []
     for model in ensemble.members:
         twin = plain_member()
         twin.set_weights(model.get_weights())
-        alone.append(compiled_model(twin))
+        alone.append(compiled_sgd(twin))
+    before = [model.get_weights() for model in ensemble.members]
     for start in range(0, 96, 32):
         x, y = x_train[start:start + 32], y_train[start:start + 32]
         ensemble.train_on_batch(x, y)
         for twin in alone:
             twin.train_on_batch(x, y)
-    for model, twin in zip(ensemble.members, alone, strict=True):
-        for got, want in zip(
-            model.get_weights(), twin.get_weights(), strict=True
+    for model, twin, start in zip(
+        ensemble.members, alone, before, strict=True
+    ):
+        for got, want, initial in zip(
+            model.get_weights(), twin.get_weights(), start, strict=True
         ):
             np.testing.assert_allclose(got, want, atol=1e-5)
-
-
-def compiled_model(model):
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    return model
+            assert np.abs(got - initial).max() > 1e-3  # it did train
 
 
 def test_prediction_is_the_members_mean(digits):
@@ -190,3 +202,18 @@ def test_engine_fits_an_ensemble_as_its_learner_does(digits, strategy):
         together.model.get_weights(), alone.model.get_weights(), strict=True
     ):
         np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_batchbald_on_an_ensemble(digits):
+    (x_train, y_train), _ = digits
+    learner = ActiveLearner(
+        compiled(Ensemble.from_builder(lambda: member(True), 2, seed=0)),
+        "batchbald", mc_samples=5, seed=0,
+        fit_kwargs={"epochs": 1, "batch_size": 32},
+    )
+    learner.teach(x_train[:20], y_train[:20])
+    chosen = learner.query(x_train[20:120], n=5)
+    assert len(set(chosen.tolist())) == 5
+    # Consistent masks across the pool, K x T samples.
+    sampler = learner.acquisition_fn._consistent(learner.sampler)
+    assert sampler.sample(x_train[:3]).shape == (10, 3, 10)

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 import keras_dbal.active.lockstep as lockstep
-from keras_dbal import batch_acquisition
+import keras_dbal.batch_acquisition.registry as acquisitions
 from keras_dbal.active.learner import ActiveLearner
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.selection import balanced_indices
@@ -55,7 +55,10 @@ class ExperimentConfig:
     `ExperimentConfig.paper()` gives the paper's own settings.
 
     Args:
-        acquisitions: Acquisition functions run on the Bayesian CNN.
+        acquisitions: Acquisition functions run on the Bayesian CNN: names
+            (see `keras_dbal.batch_acquisition.all_names()`) or batch
+            acquisition objects (`BatchBALD(num_candidates=200)`), which
+            the results name by their `name`.
         deterministic: Acquisition functions also run on its deterministic
             twin (see `POINT_MASS_FORMS`).
         seeds: One run per seed and acquisition function.
@@ -102,9 +105,18 @@ class ExperimentConfig:
 
     def __post_init__(self):
         for name in list(self.acquisitions) + list(self.deterministic):
-            batch_acquisition.get(name)
+            acquisitions.get(name)
         self.acquisitions = tuple(self.acquisitions)
         self.deterministic = tuple(self.deterministic)
+        for field in ("acquisitions", "deterministic"):
+            shown = [_name(name) for name in getattr(self, field)]
+            if len(set(shown)) != len(shown):
+                raise ValueError(
+                    f"Invalid value received for argument `{field}`: two "
+                    f"entries share a name in the results ({shown}); "
+                    "results are grouped by name, so give each its own (an "
+                    "object's `.name`)."
+                )
         self.seeds = tuple(int(seed) for seed in self.seeds)
         for name in ("rounds", "query_size", "initial_per_class",
                      "mc_samples", "epochs", "batch_size", "pool_subset"):
@@ -212,7 +224,7 @@ def run_experiment(data, config, *, progress=True, log=print,
     if progress:
         print(f"{len(runs)} runs in lockstep ({lockstep.choose(strategy)} "
               "fits): " + ", ".join(
-            f"{_label(name, bayesian)} seed {seed}"
+            f"{_label(_name(name), bayesian)} seed {seed}"
             for name, bayesian, seed in runs
         ))
     curves = simulate_together(
@@ -236,7 +248,7 @@ def run_experiment(data, config, *, progress=True, log=print,
 def _result(run, curve, seconds, learner):
     name, bayesian, seed = run
     return {
-        "acquisition": name,
+        "acquisition": _name(name),
         "bayesian": bayesian,
         "seed": seed,
         "num_labelled": [point["num_labelled"] for point in curve],
@@ -286,6 +298,11 @@ def _build_run(x_train, y_train, num_classes, name, bayesian, seed, config):
     pool = Pool(x_train, y_train)
     learner.teach(pool, y_train[initial], indices=initial, fit=False)
     return learner, pool
+
+
+def _name(acquisition):
+    """The display name of a configured acquisition (a name or object)."""
+    return acquisitions.name_of(acquisitions.get(acquisition))
 
 
 def _label(name, bayesian):

@@ -71,14 +71,12 @@ class ActiveLearner:
         y_labelled_: Their integer labels.
         pool_indices_: For each labelled image, its position in the `Pool`
             it came from, or -1 if it was taught directly.
-        history_: One dict per query: `round`, `num_labelled` (before the
-            query), `indices`, `scores`, and, from
-            `keras_dbal.active.simulate`, `after_teach` (the count and test
-            metrics once they were taught).
+        history_: One dict per query: `round`, `num_labelled` (before it),
+            `indices`, `scores` (BatchBALD's: each image's gain), and from
+            `simulate`, `after_teach` (the count and test metrics then).
         initial_weights_, initial_optimizer_state_: What every reset
             returns the weights and optimizer variables to.
-        pool_: `{"size", "fingerprint"}` of the `Pool` the learner was
-            taught from, or None.
+        pool_: `{"size", "fingerprint"}` of the taught `Pool`, or None.
 
     Example:
 
@@ -315,7 +313,8 @@ class ActiveLearner:
             exclude: Positions never to propose (arrays and datasets).
 
         Returns:
-            int64 positions into the pool, best first.
+            int64 positions into the pool, best first (a batch
+            acquisition: in the order it chose them).
 
         Raises:
             ValueError: n is more than the unlabelled images, or than

@@ -40,7 +40,8 @@ def choose(
     pool, n, *, exclude, sampler, acquisition, pool_subset, item_shape,
     seed, verbose,
 ):
-    """The n pool positions to label next, and their scores, best first.
+    """The n pool positions to label next, and their scores, best first
+    (a batch acquisition: in the order it chose them).
 
     Args:
         pool: A `Pool`, or images (array, tensor, `tf.data.Dataset`).

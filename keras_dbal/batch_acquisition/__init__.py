@@ -1,14 +1,19 @@
 """Batch acquisition: choosing n images that are informative together.
 
 `ActiveLearner(acquisition=...)` takes, besides the single-image functions
-of `keras_dbal.acquisition`, a batch acquisition: an object with a
-`select` method, or one of the names in `names()`:
+of `keras_dbal.acquisition`, a batch acquisition, by name (`names()`):
 
 - `"batchbald"`: `BatchBALD()`, greedy joint mutual information;
 - `"power_bald"`, `"softmax_bald"`, `"softrank_bald"`:
-  `StochasticBatch("bald", mode)`, a batch sampled from BALD scores.
+  `StochasticBatch("bald", mode)`, a batch sampled from BALD scores;
 
-`StochasticBatch` turns any single-image function into a batch one.
+or as an object: `BatchBALD(...)`, `StochasticBatch(...)` (which turns any
+single-image function into a batch one), or your own, with a method
+`select(sampler, images, positions, n, *, exclude, seed, verbose)` that
+returns `(positions, scores)` in the order chosen (see `BatchBALD.select`)
+and, optionally, a `name` (used in results; default: the class name) and
+`scores_with` (the registered name of the single-image score it reads,
+which says whether it needs a Bayesian model).
 """
 
 from keras_dbal.batch_acquisition.batchbald import BatchBALD

@@ -45,8 +45,9 @@ class BatchBALD:
         num_candidates: Images with the highest BALD scores that the
             greedy selection considers (None: every candidate, which
             costs T x pool x C memory). At least `n` are always kept.
-        num_configurations: M, the label configurations enumerated while
-            C^b is at most M, and drawn once it is more.
+        num_configurations: M, the label configurations of the images
+            chosen so far, enumerated while C^b is at most M (b images
+            chosen), and drawn once it is more.
 
     Reference:
         - Kirsch, van Amersfoort & Gal, "BatchBALD: Efficient and Diverse

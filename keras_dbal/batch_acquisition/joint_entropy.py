@@ -9,11 +9,13 @@ estimate of the predictive distribution,
 where `p_t,i` is item i's class distribution under sample t (the same
 dropout masks for every item: `MCSampler(consistent_masks=True)`).
 
-The C^b configurations are enumerated while there are at most M of them
-(exact). Beyond that, M configurations are drawn from P itself and the
-entropy is their average surprise (sampled): draw a sample t_m, then
-every y_m,i from `p_t_m,i`. Each draw keeps its `t_m`, so adding an item
-extends the configurations already drawn rather than drawing them again.
+The configurations of the first b - 1 items are enumerated while there
+are at most M of them, C^(b-1) <= M (exact; the last item's C classes are
+summed in the compiled function). Beyond that, M configurations are
+drawn from P itself and the entropy is their average surprise (sampled):
+draw a sample t_m, then every y_m,i from `p_t_m,i`. Each draw keeps its
+`t_m`, so adding an item extends the configurations already drawn rather
+than drawing them again.
 
 Both cases are held in one table `(T, M)`, `P_t(configuration)`, so one
 compiled function serves them, and its memory, chunk x M x C, never grows
@@ -76,12 +78,12 @@ class Configurations:
                 ).reshape(len(probs), count)
             else:
                 self._exact = None
-        # Each draw's class from its own sample's distribution.
-        chosen = probs[self._draws]
-        chosen = chosen / chosen.sum(axis=1, keepdims=True)
+        # Each draw's class from its own sample's distribution: the first
+        # class whose cumulative probability passes u * total, so a class
+        # of probability 0 is never drawn, whatever the rounding.
+        cumulative = np.cumsum(probs[self._draws], axis=1)
         uniform = self._rng.random(self.num_configurations)[:, None]
-        classes = (np.cumsum(chosen, axis=1) < uniform).sum(axis=1)
-        classes = np.minimum(classes, self.num_classes - 1)
+        classes = (cumulative <= uniform * cumulative[:, -1:]).sum(axis=1)
         self._sampled = self._sampled * probs[:, classes]
         scale = self._sampled.max(axis=0)
         self._sampled /= scale
@@ -152,10 +154,10 @@ def compiled_entropies():
 def joint_entropy(probs, *, num_configurations=10_000, seed=None):
     """Joint entropy `H(y_1, ..., y_b)` of b items' predictions, in nats.
 
-    Exact while the C^b configurations are at most `num_configurations`;
-    beyond that, estimated from `num_configurations` configurations drawn
-    from the joint predictive distribution (unbiased; its error shrinks
-    as 1/sqrt(M)).
+    Exact while the configurations of all but the last item are at most
+    `num_configurations` (C^(b-1) <= M); beyond that, estimated from
+    `num_configurations` configurations drawn from the joint predictive
+    distribution (unbiased; its error shrinks as 1/sqrt(M)).
 
     Args:
         probs: Class probabilities `(T, b, C)` of b items under T model

@@ -39,8 +39,11 @@ def all_names():
 
 
 def is_batch(acquisition):
-    """Whether `acquisition` chooses a batch (has a `select` method)."""
-    return callable(getattr(acquisition, "select", None))
+    """Whether `acquisition` chooses a batch: an object (not a class) with
+    a `select` method (see `keras_dbal.batch_acquisition`)."""
+    return not isinstance(acquisition, type) and callable(
+        getattr(acquisition, "select", None)
+    )
 
 
 def get(identifier):
@@ -56,6 +59,13 @@ def get(identifier):
     """
     if is_batch(identifier):
         return identifier
+    if isinstance(identifier, type):
+        raise ValueError(
+            "Invalid value received for argument `acquisition`. Expected a "
+            "batch acquisition object, not its class. Received: "
+            f"acquisition={identifier.__name__} (did you mean "
+            f"{identifier.__name__}()?)"
+        )
     if isinstance(identifier, str):
         registered = _registered(identifier)
         if registered is not None:
@@ -66,7 +76,7 @@ def get(identifier):
         raise ValueError(
             "Invalid value received for argument `acquisition`. Expected a "
             f"callable, a batch acquisition or one of {all_names()}. "
-            f"Received: {identifier!r}"
+            f"Received: acquisition={identifier!r}"
         )
     return acquisition_lib.get(identifier)
 
@@ -74,16 +84,24 @@ def get(identifier):
 def name_of(acquisition):
     """The name of an acquisition function or batch acquisition."""
     if is_batch(acquisition):
-        return acquisition.name
+        return getattr(acquisition, "name", type(acquisition).__name__)
     return acquisition_lib.name_of(acquisition)
 
 
 def scores_with(acquisition):
-    """The single-image function whose scores a batch acquisition reads
-    (itself for a single-image function), by name."""
+    """The registered name of the single-image function whose scores an
+    acquisition reads (its own for a single-image function), or None when
+    it is not a registered one."""
     if is_batch(acquisition):
-        return acquisition.scores_with
-    return acquisition_lib.name_of(acquisition)
+        function = getattr(acquisition, "function", None)
+        if function is not None:  # StochasticBatch: what it wraps
+            return scores_with(function)
+        return getattr(acquisition, "scores_with", None)
+    name = acquisition_lib.name_of(acquisition)
+    registered = name in acquisition_lib.names()
+    if registered and acquisition_lib.get(name) is acquisition:
+        return name
+    return None
 
 
 def settings(acquisition):
@@ -92,13 +110,9 @@ def settings(acquisition):
     cls = type(acquisition).__name__
     if _CLASSES.get(cls) is not type(acquisition):
         return None
-    config = acquisition.get_config()
-    if (
-        cls == "StochasticBatch"
-        and config["acquisition"] not in acquisition_lib.names()
-    ):
+    if cls == "StochasticBatch" and scores_with(acquisition.function) is None:
         return None  # scores with a custom function
-    return {"class_name": cls, "config": config}
+    return {"class_name": cls, "config": acquisition.get_config()}
 
 
 def from_settings(description):

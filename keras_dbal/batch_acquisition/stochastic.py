@@ -68,7 +68,8 @@ class StochasticBatch:
 
     @property
     def scores_with(self):
-        """The registered name of the single-image score."""
+        """The name of the single-image score (a registered name, or a
+        custom function's `__name__`)."""
         return acquisition_lib.name_of(self.function)
 
     @property
@@ -136,8 +137,8 @@ def stochastic_top_n(scores, n, mode, beta, seed):
     scores = np.asarray(scores, dtype="float64")
     if not np.all(np.isfinite(scores)):
         raise ValueError(
-            "The acquisition function returned non-finite scores at "
-            f"{np.flatnonzero(~np.isfinite(scores))[:10].tolist()}."
+            "Invalid value received for argument `scores`: non-finite "
+            f"scores at {np.flatnonzero(~np.isfinite(scores))[:10].tolist()}."
         )
     rng = np.random.default_rng(seed)
     tie_keys = rng.random(len(scores))
@@ -148,8 +149,9 @@ def stochastic_top_n(scores, n, mode, beta, seed):
     elif mode == "power":
         if np.any(scores < 0):
             raise ValueError(
-                "Power acquisition needs scores >= 0; received "
-                f"{scores.min()}. Use mode='softmax' for signed scores."
+                "Invalid value received for argument `scores`. Expected "
+                "scores >= 0 for mode='power' (use mode='softmax' for "
+                f"signed scores). Received: a minimum of {scores.min()}"
             )
         with np.errstate(divide="ignore"):
             log_weights = np.log(scores)

@@ -22,10 +22,11 @@ class Ensemble(keras.Model):
 
     The K members see the same input; the ensemble predicts the mean of
     their class probabilities. Trained with `fit`, each member minimises
-    its own loss: the training loss is the sum of the members' losses (and
-    every regularisation loss, once), so a member's gradients are exactly
-    those it would get trained alone on the same batches. Members differ
-    by their initial weights (and their own dropout masks).
+    its own loss: the training loss is the sum of the members' compiled
+    losses (and every regularisation loss, once), so a member's gradients
+    are exactly those it would get trained alone on the same batches,
+    whatever the loss and its reduction. Members differ by their initial
+    weights (and their own dropout masks).
 
     Everything that takes a model takes an ensemble: `ActiveLearner`
     (which resets, refits and checkpoints it as one model) and `MCSampler`,
@@ -126,6 +127,9 @@ class Ensemble(keras.Model):
         outputs = self.call_members(inputs, training=training)
         prediction = ops.mean(outputs, axis=1)
         if training:
+            # For the compute_loss of this train step (matched by the
+            # identity of `prediction`); a training call that no loss
+            # reads keeps them only until the next one.
             self._stash.prediction = prediction
             self._stash.outputs = outputs
         return prediction
@@ -169,21 +173,18 @@ class Ensemble(keras.Model):
                 "outputs of the call that returned `y_pred`: call the "
                 "ensemble with training=True on `x` just before."
             )
-        # The members' outputs as one batch of K x B rows, each weighted K:
-        # the loss averaged over K x B rows is then the sum of the members'
-        # own losses, and the regularisation losses are added once.
-        size = self.size
-        stacked = ops.concatenate(
-            [outputs[:, index] for index in range(size)], axis=0
+        # Member 0's loss with every regularisation loss (once), plus each
+        # other member's own loss, under whatever reduction was compiled.
+        total = super().compute_loss(
+            x, y, outputs[:, 0], sample_weight, training=training
         )
-        repeated_y = ops.concatenate([y] * size, axis=0)
-        if sample_weight is None:
-            weight = ops.full((ops.shape(stacked)[0],), float(size))
-        else:
-            weight = ops.concatenate([sample_weight] * size, axis=0) * size
-        return super().compute_loss(
-            x, repeated_y, stacked, weight, training=training
-        )
+        if self._compile_loss is None:
+            return total
+        for index in range(1, self.size):
+            total = total + self._compile_loss(
+                y, outputs[:, index], sample_weight
+            )
+        return total
 
     def compute_output_shape(self, input_shape):
         return self.members[0].compute_output_shape(input_shape)
