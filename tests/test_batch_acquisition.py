@@ -144,12 +144,15 @@ def test_learner_batchbald_avoids_duplicates_in_a_repeated_pool(digits):
     x_pool = np.concatenate([x_train[:100]] * 3)  # every image three times
     original = np.tile(np.arange(100), 3)
 
+    model = compiled_cnn(seed=0)
+    model.fit(x_train[200:500], y_train[200:500], epochs=50, batch_size=32,
+              verbose=0)
+
     def duplicates(acquisition_name):
-        learner = ActiveLearner(
-            compiled_cnn(seed=0), acquisition_name, mc_samples=100, seed=0,
-            fit_kwargs={"epochs": 50, "batch_size": 32},
-        )
-        learner.teach(x_train[200:500], y_train[200:500])
+        # One trained model for both: only the acquisition differs.
+        learner = ActiveLearner(model, acquisition_name, mc_samples=100,
+                                seed=0)
+        learner.teach(x_train[200:500], y_train[200:500], fit=False)
         chosen = learner.query(x_pool, n=10)
         assert len(set(chosen.tolist())) == 10
         return 10 - len(set(original[chosen].tolist()))
@@ -312,12 +315,12 @@ def test_batch_queries_stream_a_dataset_pool(digits):
     images = x_train[:120]
     exclude = np.arange(0, 120, 7)
 
+    model = compiled_cnn(seed=0)
+
     def query(pool, chooser, **kwargs):
-        learner = ActiveLearner(
-            compiled_cnn(seed=0), chooser, mc_samples=4, seed=0,
-            fit_kwargs={"epochs": 1, "batch_size": 32},
-        )
-        learner.teach(x_train[200:220], y_train[200:220])
+        # Untrained: only how the pool is read differs.
+        learner = ActiveLearner(model, chooser, mc_samples=4, seed=0)
+        learner.teach(x_train[200:220], y_train[200:220], fit=False)
         return learner.query(pool, n=5, **kwargs).tolist()
 
     dataset = tf.data.Dataset.from_tensor_slices(images).batch(16)
