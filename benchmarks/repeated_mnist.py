@@ -22,8 +22,9 @@ copies). The runs advance in lockstep (`run_experiment`).
 Results go to `benchmarks/results/repeated-mnist-<device>-<backend>/`:
 `results.json` (every curve), `table.md` (labels needed to reach
 `--target` test accuracy, 90 %, per seed and for the mean curve, and the
-duplicates each function acquired) and `curves.png`; both are rewritten
-after every round, so a stopped run keeps the rounds it finished.
+duplicates each function acquired) and `curves.png`. The first two are
+rewritten after every round, and Ctrl-C keeps, tables and plots the
+rounds that finished.
 """
 
 import argparse
@@ -170,7 +171,10 @@ def main(argv=None):
     start = time.perf_counter()
     initial = config.initial_per_class * len(np.unique(y_train))
 
+    latest = []
+
     def write(results):
+        latest[:] = results
         seconds = time.perf_counter() - start
         for result in results:
             result["duplicates"] = duplicates(result, original, initial)
@@ -198,9 +202,17 @@ def main(argv=None):
                 file.write(text)
             os.replace(path + ".part", path)
 
-    results = experiment.run_experiment(
-        ((x_pool, y_pool), test), config, on_result=write,
-    )
+    try:
+        results = experiment.run_experiment(
+            ((x_pool, y_pool), test), config, on_result=write,
+        )
+    except KeyboardInterrupt:
+        # Stopped (Ctrl-C): keep, table and plot the rounds that finished.
+        if not latest:
+            raise
+        results = list(latest)
+        print(f"\nStopped after {len(results[0]['num_labelled']) - 1} "
+              "rounds; the table below covers those.")
     write(results)
     plot(results, os.path.join(out, "curves.png"), args.target)
     with open(os.path.join(out, "table.md")) as file:
