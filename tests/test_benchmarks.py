@@ -10,10 +10,13 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
+from benchmarks import batchbald
 from benchmarks import engine
 from benchmarks import gal2017
+from benchmarks import repeated_mnist
 from benchmarks import sampler
 
 # The entry points' wiring, files and tables; what they measure is tested
@@ -138,3 +141,32 @@ def test_device_run_needs_no_tensorflow(tmp_path):
         (out / "smoke-cpu-jax" / "results.json").read_text()
     )
     assert results["strategy"] == strategy and results["rounds_done"] == 2
+
+
+@pytest.mark.slow
+def test_batchbald_benchmark_runs(tmp_path, capsys):
+    batchbald.main([
+        "--pools", "64", "--repeats", "1", "--candidates", "16",
+        "--configurations", "50", "--mc-samples", "4",
+        "--json", str(tmp_path / "b.json"),
+    ])
+    results = json.loads((tmp_path / "b.json").read_text())["results"]
+    assert [row["method"] for row in results] == [
+        "bald", "power_bald", "batchbald"
+    ]
+    assert results[0]["vs_bald"] == 1.0
+    assert "| batchbald | 64 |" in capsys.readouterr().out
+
+
+def test_repeated_pool_and_its_duplicates():
+    x = np.arange(4 * 2 * 2, dtype="float32").reshape(4, 2, 2, 1) / 16
+    y = np.array([0, 1, 0, 1])
+    pool, labels, original = repeated_mnist.repeated_pool(x, y, 3, 0.1, 0)
+    assert pool.shape == (12, 2, 2, 1) and labels.tolist() == [0, 1] * 6
+    assert original.tolist() == [0, 1, 2, 3] * 3
+    noise = pool - np.concatenate([x] * 3)
+    assert 0.05 < noise.std() < 0.15 and np.abs(noise).max() > 0
+    # Initial labels at positions 0 and 1 (images 0, 1); then position 4
+    # (a copy of image 0), 6 (image 2, new) and 10 (a copy of image 2).
+    result = {"labelled": [0, 1, 4, 6, 10]}
+    assert repeated_mnist.duplicates(result, original, initial=2) == 2
