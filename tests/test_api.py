@@ -123,7 +123,9 @@ def test_shorter_names_are_the_same_objects():
 
 
 @pytest.mark.parametrize(
-    "name, obj", list(_documented_objects()), ids=lambda value: str(value)
+    "name, obj",
+    # Ids by name only: pytest-xdist workers must collect the same ids.
+    [pytest.param(name, obj, id=name) for name, obj in _documented_objects()],
 )
 def test_arguments_are_documented(name, obj):
     doc = inspect.getdoc(obj) or ""

@@ -40,6 +40,7 @@ WITHOUT_TENSORFLOW = textwrap.dedent(
 
 @requires_backend("jax")
 @pytest.mark.slow
+@pytest.mark.jax
 def test_jax_backend_needs_no_tensorflow():
     result = subprocess.run(
         [sys.executable, "-c", WITHOUT_TENSORFLOW],

@@ -19,6 +19,7 @@ STORE = pathlib.Path(__file__).parent / "data"
 
 
 @pytest.mark.slow
+@pytest.mark.jax
 def test_seeded_loop_matches_the_stored_behaviour():
     backend = keras.backend.backend()
     with open(STORE / f"behaviour-{backend}.json") as file:

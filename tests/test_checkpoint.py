@@ -200,6 +200,8 @@ def finish(process):
     return json.loads(out.strip().splitlines()[-1])
 
 
+# What reaches the disk, and when, is keras_dbal's code under every backend.
+@pytest.mark.backend_independent
 @pytest.mark.slow
 def test_sigkill_at_random_points_loses_nothing(tmp_path):
     expected = finish(run_worker(tmp_path / "clean", tmp_path / "clean.log"))
