@@ -58,6 +58,7 @@ def test_run_writes_plot_csv_and_json(tmp_path):
     result = run_cli(
         "run", "--rounds", "1", "--epochs", "2", "--mc-samples", "3",
         "--seed", "0", "--pool-subset", "100", "--quiet",
+        "--ensemble", "bald", "--ensemble-size", "2", "--metric", "auc",
         "--out", str(tmp_path / "out"),
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -66,14 +67,24 @@ def test_run_writes_plot_csv_and_json(tmp_path):
         assert file.read(8) == b"\x89PNG\r\n\x1a\n"
     with open(out / "results.csv") as file:
         rows = list(csv.DictReader(file))
-    # bald and random, each evaluated before and after one round.
-    assert [(row["acquisition"], row["num_labelled"]) for row in rows] == [
-        ("bald", "20"), ("bald", "30"), ("random", "20"), ("random", "30"),
+    # bald and random, then bald on an ensemble of two twins, each
+    # evaluated before and after one round.
+    assert [
+        (row["acquisition"], row["model"], row["num_labelled"])
+        for row in rows
+    ] == [
+        ("bald", "bayesian", "20"), ("bald", "bayesian", "30"),
+        ("random", "bayesian", "20"), ("random", "bayesian", "30"),
+        ("bald", "ensemble", "20"), ("bald", "ensemble", "30"),
     ]
+    for row in rows:
+        assert 0.0 <= float(row["balanced_accuracy"]) <= 1.0
+        # Every class is in the test set: AUC is defined.
+        assert 0.0 <= float(row["auc"]) <= 1.0
     with open(out / "results.json") as file:
         results = json.load(file)
     assert results["dataset"] == "digits"
-    assert len(results["runs"]) == 2
+    assert len(results["runs"]) == 3
 
 
 def test_help_prints_no_tensorflow_log_lines():
@@ -119,7 +130,8 @@ def test_run_keeps_the_rounds_that_finished(tmp_path, monkeypatch, capsys):
     def first_round_then_interrupt(learners, pools, rounds, n, on_round,
                                    **kwargs):
         on_round([[{"num_labelled": 20, "accuracy": 0.5, "error": 0.5,
-                    "error_without_dropout": 0.5}] for _ in learners])
+                    "error_without_dropout": 0.5, "balanced_accuracy": 0.5,
+                    "auc": 0.6}] for _ in learners])
         raise KeyboardInterrupt
 
     taught = types.SimpleNamespace(pool_indices_=np.arange(20))

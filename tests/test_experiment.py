@@ -11,6 +11,7 @@ class RecordingLearner:
 
     def __init__(self, model, acquisition, **kwargs):
         self.made.append((acquisition, model.name))
+        self.model, self.kwargs = model, kwargs
         self.pool_indices_ = np.empty(0, dtype="int64")
 
     def teach(self, x, y, *, indices=None, **kwargs):
@@ -22,7 +23,8 @@ class RecordingLearner:
 def fake_simulate_together(learners, pools, rounds, n, **kwargs):
     return [
         [{"num_labelled": 10, "accuracy": 0.5, "error": 0.5,
-          "error_without_dropout": 0.4}]
+          "error_without_dropout": 0.4, "balanced_accuracy": 0.5,
+          "auc": 0.7}]
         for _ in learners
     ]
 
@@ -62,19 +64,22 @@ def test_deterministic_twins_use_point_mass_forms(digits, monkeypatch):
 
 def test_summarize_averages_both_test_errors_over_seeds():
     runs = [
-        {"acquisition": "bald", "bayesian": True, "seed": seed,
+        {"acquisition": "bald", "model": "bayesian", "seed": seed,
          "num_labelled": [20, 30], "error": error,
          "error_without_dropout": without}
         for seed, error, without in (
             (0, [0.5, 0.2], [0.4, 0.3]), (1, [0.3, 0.1], [0.2, 0.1]),
         )
     ] + [
-        {"acquisition": "bald", "bayesian": False, "seed": 0,
+        {"acquisition": "bald", "model": model, "seed": 0,
          "num_labelled": [20, 30], "error": [0.6, 0.5],
-         "error_without_dropout": [0.6, 0.5]},
+         "error_without_dropout": [0.6, 0.5]}
+        for model in ("deterministic", "ensemble")
     ]
     summary = experiment.summarize(runs)
-    assert list(summary) == ["bald", "bald (deterministic)"]
+    assert list(summary) == [
+        "bald", "bald (deterministic)", "bald (ensemble)"
+    ]
     bald = summary["bald"]
     assert bald["seeds"] == [0, 1]
     assert bald["error_mean"] == pytest.approx([0.4, 0.15])
@@ -82,3 +87,65 @@ def test_summarize_averages_both_test_errors_over_seeds():
     assert bald["error_without_dropout_mean"] == pytest.approx([0.3, 0.2])
     assert bald["error_without_dropout_std"] == pytest.approx([0.1, 0.1])
     assert summary["bald (deterministic)"]["error_std"] == [0.0, 0.0]
+
+
+def test_ensemble_runs_acquire_with_k_distinct_deterministic_members(
+    digits, monkeypatch
+):
+    (x_train, y_train), (x_test, y_test) = digits
+    RecordingLearner.made = []
+    learners = []
+
+    def recording(*args, **kwargs):
+        learners.append(RecordingLearner(*args, **kwargs))
+        return learners[-1]
+
+    monkeypatch.setattr(experiment, "ActiveLearner", recording)
+    monkeypatch.setattr(experiment, "simulate_together",
+                        fake_simulate_together)
+    config = experiment.ExperimentConfig(
+        acquisitions=("bald",), ensembles=("bald", "random"),
+        ensemble_size=3, rounds=1, initial_per_class=1, seeds=(0,),
+    )
+    data = ((x_train[:100], y_train[:100]), (x_test[:20], y_test[:20]))
+    results = experiment.run_experiment(
+        data, config, progress=False, log=lambda line: None
+    )
+    assert [(r["acquisition"], r["model"], r["bayesian"])
+            for r in results] == [
+        ("bald", "bayesian", True),
+        ("bald", "ensemble", False),
+        ("random", "ensemble", False),
+    ]
+    assert list(experiment.summarize(results)) == [
+        "bald", "bald (ensemble)", "random (ensemble)"
+    ]
+    ensemble = learners[1].model
+    assert isinstance(ensemble, experiment.Ensemble)
+    assert ensemble.size == 3
+    # Members are deterministic twins (one pass each: K samples), with
+    # their own initial weights and their own training dropout seeds.
+    assert learners[1].kwargs["mc_samples"] == 1
+    assert all(m.name == "gal_cnn_deterministic" for m in ensemble.members)
+    kernels = [m.layers[0].get_weights()[0] for m in ensemble.members]
+    assert not np.allclose(kernels[0], kernels[1])
+    assert not np.allclose(kernels[1], kernels[2])
+    seeds = {
+        layer.seed for member in ensemble.members for layer in member.layers
+        if "dropout" in layer.name
+    }
+    assert len(seeds) == 6
+    # The same seed builds the same members.
+    again = learners[2].model
+    assert all(
+        np.array_equal(a, b) for a, b in zip(
+            ensemble.get_weights(), again.get_weights(), strict=True
+        )
+    )
+
+
+def test_an_ensemble_of_one_is_refused():
+    with pytest.raises(ValueError, match="ensemble_size.*at least 2"):
+        experiment.ExperimentConfig(ensembles=("bald",), ensemble_size=1)
+    with pytest.raises(ValueError, match="ensembles.*share a name"):
+        experiment.ExperimentConfig(ensembles=("bald", "bald"))

@@ -15,20 +15,31 @@ ROOT = pathlib.Path(__file__).parent.parent
 TUTORIALS = sorted(ROOT.joinpath("tutorials").glob("*.py"))
 
 
+# What each tutorial's smoke run must print, and the figures it promises.
+PROMISES = {
+    "bald_active_learning.py": ("With 40 labels", []),
+    "own_images_backbone.py": ("Taught 8 labels", ["own_images_auc.png"]),
+}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", TUTORIALS, ids=lambda path: path.name)
-def test_tutorial_runs(path):
+def test_tutorial_runs(path, tmp_path):
     result = subprocess.run(
         [sys.executable, str(path)],
         capture_output=True,
         text=True,
         timeout=600,
         env={**os.environ, "KERAS_DBAL_TUTORIAL_QUICK": "1",
+             "KERAS_DBAL_TUTORIAL_OUT": str(tmp_path),
              "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "With 40 labels" in result.stdout
+    printed, figures = PROMISES[path.name]
+    assert printed in result.stdout
+    for figure in figures:
+        assert (tmp_path / figure).read_bytes()[:4] == b"\x89PNG"
 
 
-def test_there_is_a_tutorial():
-    assert TUTORIALS
+def test_every_tutorial_has_its_promises_listed():
+    assert sorted(PROMISES) == [path.name for path in TUTORIALS]

@@ -1,9 +1,9 @@
 """The active-learning loop: the pool, the learner, and experiments."""
 
+from keras_dbal.active.curves import labels_to_reach
+from keras_dbal.active.curves import summarize
 from keras_dbal.active.experiment import ExperimentConfig
-from keras_dbal.active.experiment import labels_to_reach
 from keras_dbal.active.experiment import run_experiment
-from keras_dbal.active.experiment import summarize
 from keras_dbal.active.learner import ActiveLearner
 from keras_dbal.active.learner import NotFittedError
 from keras_dbal.active.pool import Pool

@@ -13,10 +13,14 @@ import numpy as np
 
 import keras_dbal.active.lockstep as lockstep
 import keras_dbal.batch_acquisition.registry as acquisitions
+from keras_dbal.active.curves import label as _label
+from keras_dbal.active.curves import labels_to_reach
+from keras_dbal.active.curves import summarize
 from keras_dbal.active.learner import ActiveLearner
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.selection import balanced_indices
 from keras_dbal.active.simulation import simulate_together
+from keras_dbal.models import Ensemble
 from keras_dbal.models import gal_cnn
 from keras_dbal.utils import validation
 
@@ -61,6 +65,11 @@ class ExperimentConfig:
             the results name by their `name`.
         deterministic: Acquisition functions also run on its deterministic
             twin (see `POINT_MASS_FORMS`).
+        ensembles: Acquisition functions also run on a deep ensemble
+            (Beluch et al., 2018) of `ensemble_size` deterministic twins,
+            each initialised from its own seed; BALD then measures how much
+            the members disagree.
+        ensemble_size: K, the members of each ensemble (at least 2).
         seeds: One run per seed and acquisition function.
         rounds: Acquisition rounds per run.
         query_size: Images acquired per round.
@@ -76,6 +85,8 @@ class ExperimentConfig:
 
     acquisitions: tuple = ("bald", "random")
     deterministic: tuple = ()
+    ensembles: tuple = ()
+    ensemble_size: int = 5
     seeds: tuple = (0, 1)
     rounds: int = 20
     query_size: int = 10
@@ -104,11 +115,11 @@ class ExperimentConfig:
         return cls(**{**settings, **changes})
 
     def __post_init__(self):
-        for name in list(self.acquisitions) + list(self.deterministic):
-            acquisitions.get(name)
-        self.acquisitions = tuple(self.acquisitions)
-        self.deterministic = tuple(self.deterministic)
-        for field in ("acquisitions", "deterministic"):
+        for field in _MODELS.values():
+            setattr(self, field, tuple(getattr(self, field)))
+            for name in getattr(self, field):
+                acquisitions.get(name)
+        for field in _MODELS.values():
             shown = [_name(name) for name in getattr(self, field)]
             if len(set(shown)) != len(shown):
                 raise ValueError(
@@ -119,8 +130,16 @@ class ExperimentConfig:
                 )
         self.seeds = tuple(int(seed) for seed in self.seeds)
         for name in ("rounds", "query_size", "initial_per_class",
-                     "mc_samples", "epochs", "batch_size", "pool_subset"):
+                     "mc_samples", "epochs", "batch_size", "pool_subset",
+                     "ensemble_size"):
             validation.positive_int(getattr(self, name), name)
+        if self.ensemble_size < 2:
+            raise ValueError(
+                "Invalid value received for argument `ensemble_size`: "
+                f"expected at least 2 members. Received: ensemble_size="
+                f"{self.ensemble_size} (an ensemble of one is the "
+                "deterministic twin: see `deterministic`)."
+            )
         if self.query_size > self.pool_subset:
             raise ValueError(
                 f"Invalid value received for argument `query_size`: "
@@ -154,10 +173,22 @@ class ExperimentConfig:
             )
 
     def runs(self):
-        """`(acquisition, bayesian)` pairs, Bayesian ones first."""
-        return [(name, True) for name in self.acquisitions] + [
-            (name, False) for name in self.deterministic
+        """`(acquisition, model)` pairs, `model` one of `"bayesian"`,
+        `"deterministic"` and `"ensemble"`, in that order."""
+        return [
+            (name, model)
+            for model, field in _MODELS.items()
+            for name in getattr(self, field)
         ]
+
+
+# The three models a run can acquire with, and the `ExperimentConfig` field
+# that lists the acquisition functions run on each.
+_MODELS = {
+    "bayesian": "acquisitions",
+    "deterministic": "deterministic",
+    "ensemble": "ensembles",
+}
 
 
 def run_experiment(data, config, *, progress=True, log=print,
@@ -183,12 +214,14 @@ def run_experiment(data, config, *, progress=True, log=print,
             curves up to float rounding.
 
     Returns:
-        A list of dicts, one per (acquisition, bayesian, seed), with
+        A list of dicts, one per (acquisition, model, seed), with
+        `acquisition`, `model` (`"bayesian"`, `"deterministic"` or
+        `"ensemble"`), `bayesian` (whether `model` is the Bayesian CNN),
         `num_labelled`, `error` and `accuracy` lists (one entry per
         evaluation, the first before any acquisition), `labelled` (the
         pool positions labelled, in order: the initial ones, then each
-        round's), `seconds` (the
-        wall time of the whole experiment, which its runs share), and
+        round's), `seconds` (the wall time of the whole experiment, which
+        its runs share), and
         `error_without_dropout`: the test error of one pass with dropout
         off, how the authors' code measured it; it puts the Bayesian CNN
         and its deterministic twin on the same footing, so the two differ
@@ -199,14 +232,14 @@ def run_experiment(data, config, *, progress=True, log=print,
     lockstep.choose(strategy)  # a bad name fails before any work
     num_classes = int(max(y_train.max(), y_test.max())) + 1
     runs = [
-        (name, bayesian, seed)
-        for name, bayesian in config.runs()
+        (name, model_kind, seed)
+        for name, model_kind in config.runs()
         for seed in config.seeds
     ]
     learners, pools = [], []
-    for name, bayesian, seed in runs:
+    for name, model_kind, seed in runs:
         learner, pool = _build_run(
-            x_train, y_train, num_classes, name, bayesian, seed, config
+            x_train, y_train, num_classes, name, model_kind, seed, config
         )
         learners.append(learner)
         pools.append(pool)
@@ -224,8 +257,8 @@ def run_experiment(data, config, *, progress=True, log=print,
     if progress:
         print(f"{len(runs)} runs in lockstep ({lockstep.choose(strategy)} "
               "fits): " + ", ".join(
-            f"{_label(_name(name), bayesian)} seed {seed}"
-            for name, bayesian, seed in runs
+            f"{_label(_name(name), model_kind)} seed {seed}"
+            for name, model_kind, seed in runs
         ))
     curves = simulate_together(
         learners, pools, config.rounds, config.query_size, x_test=x_test,
@@ -237,7 +270,7 @@ def run_experiment(data, config, *, progress=True, log=print,
     results = results_of(curves)
     for result in results:
         log(
-            f"{_label(result['acquisition'], result['bayesian'])} seed "
+            f"{_label(result['acquisition'], result['model'])} seed "
             f"{result['seed']}: error {result['error'][0]:.3f} -> "
             f"{result['error'][-1]:.3f} with {result['num_labelled'][-1]} "
             "labels"
@@ -246,36 +279,53 @@ def run_experiment(data, config, *, progress=True, log=print,
 
 
 def _result(run, curve, seconds, learner):
-    name, bayesian, seed = run
+    name, model_kind, seed = run
     return {
         "acquisition": _name(name),
-        "bayesian": bayesian,
+        "bayesian": model_kind == "bayesian",
+        "model": model_kind,
         "seed": seed,
         "num_labelled": [point["num_labelled"] for point in curve],
         "accuracy": [point["accuracy"] for point in curve],
         "error": [point["error"] for point in curve],
-        "error_without_dropout": [
-            point["error_without_dropout"] for point in curve
-        ],
+        **{
+            metric: [point[metric] for point in curve]
+            for metric in ("error_without_dropout", "balanced_accuracy",
+                           "auc")
+        },
         "seconds": seconds,
         "labelled": learner.pool_indices_.tolist(),
     }
 
 
-def _build_run(x_train, y_train, num_classes, name, bayesian, seed, config):
+def _build_run(x_train, y_train, num_classes, name, model_kind, seed,
+               config):
     """One run's learner, taught its balanced initial labels (not fitted
     yet), and its pool: what `simulate_together` starts from."""
     keras.utils.set_random_seed(seed)
     initial = balanced_indices(y_train, config.initial_per_class, seed=seed)
-    model = gal_cnn(
-        x_train.shape[1:],
-        num_classes,
-        bayesian=bayesian,
-        variant=config.variant,
-        weight_decay=config.weight_decay,
-        num_labelled=len(initial),
-        seed=seed,
-    )
+    bayesian = model_kind == "bayesian"
+
+    def cnn(member_seed=seed):
+        return gal_cnn(
+            x_train.shape[1:],
+            num_classes,
+            bayesian=bayesian,
+            variant=config.variant,
+            weight_decay=config.weight_decay,
+            num_labelled=len(initial),
+            seed=member_seed,
+        )
+
+    if model_kind == "ensemble":
+        # Each member's dropout seed differs too: a draw from the global
+        # seed `from_builder` sets for that member.
+        model = Ensemble.from_builder(
+            lambda: cnn(int(np.random.randint(2**31 - 2))),
+            config.ensemble_size, seed=seed,
+        )
+    else:
+        model = cnn()
     model.compile(
         optimizer="adam",
         loss="sparse_categorical_crossentropy",
@@ -283,7 +333,10 @@ def _build_run(x_train, y_train, num_classes, name, bayesian, seed, config):
     )
     learner = ActiveLearner(
         model,
-        acquisition=name if bayesian else POINT_MASS_FORMS.get(name, name),
+        acquisition=(
+            POINT_MASS_FORMS.get(name, name)
+            if model_kind == "deterministic" else name
+        ),
         mc_samples=config.mc_samples if bayesian else 1,
         fit_kwargs={
             "epochs": config.epochs,
@@ -292,7 +345,7 @@ def _build_run(x_train, y_train, num_classes, name, bayesian, seed, config):
         },
         pool_subset=config.pool_subset,
         chunk_size=config.chunk_size,
-        allow_deterministic=not bayesian,
+        allow_deterministic=model_kind == "deterministic",
         seed=seed,
     )
     pool = Pool(x_train, y_train)
@@ -303,50 +356,3 @@ def _build_run(x_train, y_train, num_classes, name, bayesian, seed, config):
 def _name(acquisition):
     """The display name of a configured acquisition (a name or object)."""
     return acquisitions.name_of(acquisitions.get(acquisition))
-
-
-def _label(name, bayesian):
-    return name if bayesian else f"{name} (deterministic)"
-
-
-def labels_to_reach(num_labelled, error, target):
-    """The fewest labels after which the test error is at most `target`.
-
-    Args:
-        num_labelled: The curve's labelled counts.
-        error: The test error at each count.
-        target: The test error to reach.
-
-    Returns:
-        The count, or None when the curve never gets there.
-    """
-    for count, value in zip(num_labelled, error, strict=True):
-        if value <= target:
-            return int(count)
-    return None
-
-
-def summarize(results):
-    """Mean and standard deviation of the curves of each (name, bayesian).
-
-    Args:
-        results: The list `run_experiment` returns.
-
-    Returns:
-        A dict keyed by display label with `num_labelled`, `error_mean`,
-        `error_std`, `error_without_dropout_mean`,
-        `error_without_dropout_std` and `seeds`.
-    """
-    grouped = {}
-    for result in results:
-        key = _label(result["acquisition"], result["bayesian"])
-        grouped.setdefault(key, []).append(result)
-    summary = {}
-    for key, group in grouped.items():
-        summary[key] = {"num_labelled": group[0]["num_labelled"]}
-        for metric in ("error", "error_without_dropout"):
-            values = np.array([result[metric] for result in group])
-            summary[key][f"{metric}_mean"] = values.mean(axis=0).tolist()
-            summary[key][f"{metric}_std"] = values.std(axis=0).tolist()
-        summary[key]["seeds"] = [result["seed"] for result in group]
-    return summary

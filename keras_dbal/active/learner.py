@@ -359,7 +359,7 @@ class ActiveLearner:
         return sampler.sample(x, seed=seed).mean(axis=0)
 
     def evaluate(self, x, y, *, mc_samples=None, dropout=True):
-        """Accuracy and negative log-likelihood of the predictions.
+        """Accuracy, NLL, ROC AUC and recall of the predictions.
 
         Args:
             x: Test images.
@@ -372,7 +372,8 @@ class ActiveLearner:
                 test error).
 
         Returns:
-            `{"accuracy": float, "error": float, "nll": float}`.
+            `accuracy`, `error`, `nll`, `balanced_accuracy`, `auc` (ROC;
+            one-vs-rest mean, NaN if `y` lacks a class), per-class `recall`.
         """
         images = validation.images(x, "x", self.item_shape)
         labels = validation.labels(y, "y", len(images), self.num_classes)

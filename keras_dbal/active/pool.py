@@ -21,12 +21,15 @@ class Pool:
         x: Images `(N, ...)`.
         y: Optional true labels `(N,)`, the oracle of simulated experiments.
             They are never shown to the learner until `oracle` is asked.
+        names: Optional name of each image (its file, say), shown to a
+            person who labels it.
 
     Attributes:
         labels_: int64 `(N,)`, the label taught for each image, -1 if none.
+        class_names: The classes' names when known (`from_directory`).
     """
 
-    def __init__(self, x, y=None):
+    def __init__(self, x, y=None, *, names=None):
         self.x = validation.images(x, "x")
         if y is not None:
             y = np.asarray(y)
@@ -35,9 +38,60 @@ class Pool:
                     "Invalid value received for argument `y`. Expected shape "
                     f"({len(self.x)},). Received shape {y.shape}."
                 )
+        if names is not None:
+            names = tuple(str(name) for name in names)
+            if len(names) != len(self.x):
+                raise ValueError(
+                    "Invalid value received for argument `names`. Expected "
+                    f"{len(self.x)} names, one per image. Received "
+                    f"{len(names)}."
+                )
         self.y = y
+        self.names = names
+        self.class_names = None
         self.labels_ = np.full(len(self.x), -1, dtype="int64")
         self._fingerprint = None
+
+    @classmethod
+    def from_directory(cls, directory, *, labels="inferred", **kwargs):
+        """A pool of the images in a folder, named by their files.
+
+        Read by `keras_dbal.datasets.load_image_folder` (Keras's
+        `image_dataset_from_directory` conventions): with
+        `labels="inferred"` each subfolder is a class and becomes the
+        oracle `y` (a simulated experiment, or a check of a person's
+        labels); with `labels=None` the images are unlabelled. Positions
+        follow the files' alphanumeric order, the same every time.
+
+        Args:
+            directory: The folder.
+            labels: `"inferred"` or None.
+            **kwargs: `image_size`, `color_mode`, ... of
+                `load_image_folder`.
+        """
+        from keras_dbal.datasets.image_folders import load_image_folder
+
+        folder = load_image_folder(directory, labels=labels, **kwargs)
+        pool = cls(folder.images, folder.labels, names=folder.file_names)
+        pool.class_names = folder.class_names or None
+        return pool
+
+    @classmethod
+    def from_tfds(cls, name, split="train", **kwargs):
+        """A pool of one TensorFlow Datasets split, its labels the oracle.
+
+        Read whole by `keras_dbal.datasets.load_tfds`, in the split's own
+        (fixed) order.
+
+        Args:
+            name: The data set's TFDS name, e.g. `"mnist"`.
+            split: The split, with TFDS slicing (`"train[:2000]"`).
+            **kwargs: `data_dir`, `download`, `image_key`, `label_key`,
+                `max_value` of `load_tfds`.
+        """
+        from keras_dbal.datasets.tfds import load_tfds
+
+        return cls(*load_tfds(name, split, **kwargs))
 
     def __len__(self):
         return len(self.x)

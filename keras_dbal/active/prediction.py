@@ -40,11 +40,51 @@ class Samplers:
 
 
 def metrics(probs, labels):
-    """Accuracy, error and NLL of `(N, C)` probabilities for `labels`."""
-    accuracy = float(np.mean(probs.argmax(axis=1) == labels))
+    """Test metrics of `(N, C)` probabilities for integer `labels`.
+
+    Returns:
+        `accuracy`, `error`, `nll`; `balanced_accuracy` (the mean recall of
+        the classes present in `labels`); `recall`, one per class (NaN for
+        a class absent from `labels`); and `auc`, the area under the ROC
+        curve of class 1's probability for two classes, the mean
+        one-vs-rest area of every class otherwise (NaN when `labels` lack
+        a class, where it is not defined). scikit-learn computes the last
+        three.
+    """
+    from sklearn import metrics as sklearn_metrics
+
+    num_classes = probs.shape[1]
+    predicted = probs.argmax(axis=1)
+    accuracy = float(np.mean(predicted == labels))
     picked = np.clip(probs[np.arange(len(labels)), labels], 1e-12, 1.0)
+    classes = np.arange(num_classes)
+    recall = sklearn_metrics.recall_score(
+        labels, predicted, labels=classes, average=None, zero_division=0
+    )
+    present = np.isin(classes, labels)
+    recall = np.where(present, recall, np.nan)
     return {
         "accuracy": accuracy,
         "error": 1.0 - accuracy,
         "nll": float(-np.mean(np.log(picked))),
+        "balanced_accuracy": float(np.mean(recall[present])),
+        "recall": recall.tolist(),
+        "auc": _auc(probs, labels, present),
     }
+
+
+def _auc(probs, labels, present):
+    """ROC AUC (see `metrics`), NaN when a class is missing."""
+    from sklearn import metrics as sklearn_metrics
+
+    if not present.all():
+        return float("nan")
+    if probs.shape[1] == 2:
+        return float(sklearn_metrics.roc_auc_score(labels, probs[:, 1]))
+    # In float64 and renormalised: scikit-learn checks that each row sums
+    # to 1, which float32 averages of T passes miss by rounding.
+    scores = probs.astype("float64")
+    scores /= scores.sum(axis=1, keepdims=True)
+    return float(sklearn_metrics.roc_auc_score(
+        labels, scores, multi_class="ovr", labels=np.arange(probs.shape[1])
+    ))

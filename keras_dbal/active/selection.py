@@ -11,6 +11,7 @@ from keras import ops
 import keras_dbal.batch_acquisition.registry as acquisitions
 from keras_dbal import acquisition as acquisition_lib
 from keras_dbal.active.pool import Pool
+from keras_dbal.sampling import feature_cache
 from keras_dbal.utils import validation
 
 __all__ = [
@@ -74,6 +75,13 @@ def choose(
             f"images but only {len(positions)} are unlabelled."
         )
     positions = subset(positions, pool_subset, seed)
+    cache = None
+    if isinstance(pool, Pool) and acquisition is not acquisition_lib.random:
+        # A frozen backbone's features, computed once per pool image.
+        cache = feature_cache.for_sampler(sampler)
+    if cache is not None:
+        images, sampler = cache.features(pool, positions), cache.head
+        pool_positions, positions = positions, np.arange(len(positions))
     if acquisition is acquisition_lib.random:
         chosen, scores = random_query(positions, n, seed)
     elif acquisitions.is_batch(acquisition):
@@ -91,6 +99,8 @@ def choose(
             seed=seed,
             verbose=verbose,
         )
+    if cache is not None:
+        chosen = pool_positions[chosen]
     if len(chosen) < n:
         raise ValueError(
             f"Invalid value received for argument `n`: asked for {n} "

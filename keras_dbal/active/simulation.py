@@ -31,9 +31,9 @@ def simulate(
 
     Returns:
         One dict per evaluation: `num_labelled` and, with a test set,
-        `accuracy`, `error` and `nll` of the MC-averaged prediction, and
-        the same three of one pass with dropout off (`accuracy_without_
-        dropout`, ...; see `ActiveLearner.evaluate`).
+        the metrics of `ActiveLearner.evaluate` (`accuracy`, `error`,
+        `nll`, `auc`, ...) of the MC-averaged prediction, and the same of
+        one pass with dropout off (`accuracy_without_dropout`, ...).
     """
     rounds, x_test, y_test = _checked(learner, pool, rounds, x_test, y_test)
     curve = [measure(learner, x_test, y_test)]

@@ -21,8 +21,8 @@ from keras_dbal.active import experiment
 from keras_dbal.saving.atomic import replacing
 from keras_dbal.saving.checkpoint import CheckpointWarning
 from keras_dbal.tools import labelling
+from keras_dbal.tools import plotting
 from keras_dbal.tools.label_files import LabelFileWarning
-from keras_dbal.tools.plotting import plot_learning_curves
 from keras_dbal.version import __version__
 
 
@@ -88,6 +88,12 @@ def _parser():
         metavar="NAME",
         help="acquisition functions also run on the deterministic twin CNN",
     )
+    run.add_argument(
+        "--ensemble", nargs="*", default=list(defaults.ensembles),
+        metavar="NAME",
+        help="acquisition functions also run on a deep ensemble of "
+        "--ensemble-size deterministic twins",
+    )
     for flag, name, text in (
         ("--rounds", "rounds", "acquisition rounds"),
         ("--query-size", "query_size", "images acquired per round"),
@@ -99,6 +105,7 @@ def _parser():
         ("--batch-size", "batch_size", "training batch size"),
         ("--pool-subset", "pool_subset",
          "random pool images scored per round"),
+        ("--ensemble-size", "ensemble_size", "members of each --ensemble"),
     ):
         default = getattr(defaults, name)
         run.add_argument(flag, type=_positive_int, default=default,
@@ -117,6 +124,11 @@ def _parser():
                      "y_test, as Keras's mnist.npz")
     run.add_argument("--out", default="keras_dbal_results",
                      help="output folder (default: keras_dbal_results)")
+    run.add_argument("--metric", default="accuracy",
+                     choices=sorted(plotting.METRICS),
+                     help="test metric of the plot; auc and "
+                     "balanced_accuracy suit imbalanced classes (default: "
+                     "accuracy)")
     run.add_argument("--quiet", action="store_true",
                      help="no progress bars")
     init = commands.add_parser(
@@ -126,8 +138,17 @@ def _parser():
         "CNN, ready for `keras-dbal query`.",
     )
     init.add_argument("--state", required=True, metavar="DIR")
-    init.add_argument("--pool", required=True, metavar="FILE.npz",
-                      help="images to label, under --key")
+    init.add_argument("--pool", required=True, metavar="FILE.npz|DIR",
+                      help="images to label: an .npz (under --key), or a "
+                      "folder of image files (read with its subfolders, "
+                      "named by file in every CSV)")
+    init.add_argument("--image-size", type=_positive_int, nargs=2,
+                      default=[64, 64], metavar=("HEIGHT", "WIDTH"),
+                      help="size a folder's images are resized to "
+                      "(default: 64 64)")
+    init.add_argument("--color-mode", default="rgb",
+                      choices=("grayscale", "rgb", "rgba"),
+                      help="channels of a folder's images (default: rgb)")
     init.add_argument("--key", default="x_train",
                       help="array of the .npz holding the images "
                       "(default: x_train)")
@@ -202,14 +223,22 @@ def _show_warning(message, category, filename, lineno, file=None,
 
 
 def _init(args):
-    path = args.pool
-    images = datasets.load_npz_array(path, args.key)
+    path, names = args.pool, None
+    source = f"{os.path.abspath(path)}:{args.key}"
+    if os.path.isdir(path):
+        folder = datasets.load_image_folder(
+            path, labels=None, image_size=args.image_size,
+            color_mode=args.color_mode,
+        )
+        images, names = folder.images, folder.file_names
+        source = os.path.abspath(path)
+    else:
+        images = datasets.load_npz_array(path, args.key)
     labelling.init_session(
         args.state, images, args.num_classes,
         acquisition=args.acquisition, mc_samples=args.mc_samples,
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-        source=f"{os.path.abspath(path)}:{args.key}",
-        max_value=args.max_value,
+        source=source, max_value=args.max_value, names=names,
     )
     print(f"Labelling session in {args.state}: {len(images)} images. "
           f"Next: keras-dbal query --state {args.state}")
@@ -250,6 +279,8 @@ def _run(args):
     config = experiment.ExperimentConfig(
         acquisitions=args.acquisition,
         deterministic=args.deterministic,
+        ensembles=args.ensemble,
+        ensemble_size=args.ensemble_size,
         seeds=args.seed,
         rounds=args.rounds,
         query_size=args.query_size,
@@ -272,7 +303,7 @@ def _run(args):
     )
 
     def save(results):
-        return _write_results(args.out, name, config, results)
+        return _write_results(args.out, name, config, results, args.metric)
 
     results = experiment.run_experiment(
         data, config, progress=not args.quiet, on_result=save
@@ -302,7 +333,7 @@ def _check_writable(folder):
         ) from None
 
 
-def _write_results(folder, name, config, results):
+def _write_results(folder, name, config, results, metric="accuracy"):
     """results.json, results.csv and the plot of the rounds run so far.
 
     Each file is replaced whole, so a crash leaves the previous version.
@@ -325,22 +356,27 @@ def _write_results(folder, name, config, results):
     with replacing(os.path.join(folder, "results.csv")) as file:
         writer = csv.writer(file)
         writer.writerow(
-            ["acquisition", "bayesian", "seed", "num_labelled", "accuracy"]
+            ["acquisition", "bayesian", "model", "seed", "num_labelled",
+             "accuracy", "balanced_accuracy", "auc"]
         )
         for result in results:
-            for count, accuracy in zip(
-                result["num_labelled"], result["accuracy"], strict=True
+            for count, *values in zip(
+                result["num_labelled"], result["accuracy"],
+                result["balanced_accuracy"], result["auc"], strict=True
             ):
                 writer.writerow(
                     [result["acquisition"], result["bayesian"],
-                     result["seed"], count, f"{accuracy:.4f}"]
+                     result["model"], result["seed"], count]
+                    + [f"{value:.4f}" for value in values]
                 )
     title = f"{name}: {config.query_size} acquired per round"
     if not record["complete"]:
         done = min(len(result["num_labelled"]) for result in results) - 1
         title += f" ({done} of {config.rounds} rounds so far)"
     with replacing(os.path.join(folder, "learning_curve.png"), "wb") as file:
-        plot_learning_curves(summary, file, title=title)
+        plotting.plot_learning_curves(
+            summary, file, title=title, metric=metric
+        )
 
 
 if __name__ == "__main__":

@@ -47,6 +47,9 @@ def write_round(directory, pool, pending, session):
                 vmin=0.0, vmax=1.0, format="png",
             )
         files.append(name)
+    if pool.names is not None:
+        # A folder's pool: the CSV names each image's own file.
+        files = [pool.names[index] for index in indices]
     columns = min(10, len(indices))
     rows = -(-len(indices) // columns)
     figure, axes = pyplot.subplots(

@@ -3,6 +3,9 @@
 Columns `session, round, pool_index, image_file, label`; `session` is
 the first 12 hex digits of the session pool's fingerprint, so a CSV of
 another session (same round, same positions, other images) is refused.
+`image_file` is the image's PNG in the round's folder or, for a pool read
+from a folder of images, the image's own file (relative to that folder),
+which `read_labels` checks against the position.
 Spreadsheets save "CSV" in their own ways; a byte-order mark and
 semicolon or tab separators are read as well as plain commas. Every
 refusal names the file, the line and the reason.
@@ -61,7 +64,7 @@ def write_template(file, session, round_number, indices, image_files):
 
 
 def read_labels(path, pending, num_classes, *, session=None,
-                allow_blank=False):
+                allow_blank=False, names=None):
     """Parse and check a filled CSV template against the pending query.
 
     Commas, semicolons or tabs may separate the columns, and a byte-order
@@ -75,6 +78,8 @@ def read_labels(path, pending, num_classes, *, session=None,
         num_classes: Labels must be in `[0, num_classes)`.
         session: The session's identifier; rows of another are refused.
         allow_blank: Skip rows with a blank label instead of refusing.
+        names: The pool's file names, if it has them: each row's
+            `image_file` must then be its position's file.
 
     Returns:
         `(indices, labels)` of the labelled rows, as int64 arrays.
@@ -90,7 +95,7 @@ def read_labels(path, pending, num_classes, *, session=None,
                 f"{path}, line {line}: expected {len(CSV_COLUMNS)} columns, "
                 f"found {len(row)}."
             )
-        session_text, round_text, index_text, _, label_text = (
+        session_text, round_text, index_text, file_text, label_text = (
             cell.strip() for cell in row
         )
         if session is not None and session_text != session:
@@ -111,6 +116,12 @@ def read_labels(path, pending, num_classes, *, session=None,
             raise LabelFileError(
                 f"{path}, line {line}: pool_index {index} was not asked "
                 f"for in round {pending['round']}."
+            )
+        if names is not None and file_text != names[index]:
+            raise LabelFileError(
+                f"{path}, line {line}: pool_index {index} is the image "
+                f"{names[index]!r}, but this row names {file_text!r}. Was a "
+                "cell edited? Put back the round's pool_index and image_file."
             )
         if index in seen:
             raise LabelFileError(

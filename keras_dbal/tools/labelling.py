@@ -67,7 +67,7 @@ __all__ = [
 def init_session(
     directory, pool_images, num_classes, *, acquisition="bald",
     mc_samples=20, epochs=50, batch_size=128, seed=0, source=None,
-    max_value=None,
+    max_value=None, names=None,
 ):
     """Create a labelling session around a new Bayesian `gal_cnn`.
 
@@ -80,11 +80,13 @@ def init_session(
         source: Where the images came from, for the record.
         max_value: The pixel value that means white (see
             `keras_dbal.datasets.scale_images`).
+        names: Each image's file name (a folder's pool): the round CSVs
+            then name the files, and `teach` checks each row's file.
     """
     num_classes = validation.positive_int(num_classes, "num_classes")
     pool = Pool(scale_images(
         Pool(pool_images).x, "pool_images", max_value=max_value
-    ))
+    ), names=names)
     with _locked(directory, create=True):
         if os.path.exists(os.path.join(directory, "session.json")):
             raise ValueError(
@@ -108,7 +110,8 @@ def init_session(
         write_json(
             os.path.join(directory, "session.json"),
             {"num_classes": num_classes, "source": source, "seed": seed,
-             "pool": pool.identity()},
+             "pool": pool.identity(),
+             "names": None if names is None else list(pool.names)},
         )
     return learner
 
@@ -203,6 +206,7 @@ def teach_session(directory, labels_csv, *, partial=False):
         indices, labels = read_labels(
             labels_csv, pending, session["num_classes"],
             session=_session_id(session), allow_blank=partial,
+            names=session.get("names"),
         )
         _, pool, learner = _open(directory)
         _check_pending(directory, pending, pool)
@@ -276,7 +280,9 @@ def _load_pool(directory, session):
     path = os.path.join(directory, "pool.npy")
     source = session.get("source") or "the images given to keras-dbal init"
     try:
-        pool = Pool(np.load(path, allow_pickle=False))
+        pool = Pool(
+            np.load(path, allow_pickle=False), names=session.get("names")
+        )
     except Exception as error:  # truncated, missing or not an array
         raise DataError(
             f"Cannot read {path} ({error}). It is a copy of {source}; "

@@ -2,9 +2,16 @@
 
 import numpy as np
 
+# What `plot_learning_curves` can plot: the summary's key, and the label.
+METRICS = {
+    "accuracy": ("error", "Test accuracy"),
+    "balanced_accuracy": ("balanced_accuracy", "Test balanced accuracy"),
+    "auc": ("auc", "Test ROC AUC"),
+}
 
-def plot_learning_curves(summary, path, *, title=None):
-    """Test accuracy against labelled images, one line per function.
+
+def plot_learning_curves(summary, path, *, title=None, metric="accuracy"):
+    """A test metric against labelled images, one line per function.
 
     Like Figure 1 of Gal et al. (2017): the mean over seeds, with a band of
     one standard deviation when there are several.
@@ -13,7 +20,15 @@ def plot_learning_curves(summary, path, *, title=None):
         summary: The output of `keras_dbal.active.summarize`.
         path: Where to write the PNG (a path or a binary file).
         title: Optional title.
+        metric: One of `METRICS`: `"accuracy"`, `"balanced_accuracy"` or
+            `"auc"` (for imbalanced tasks).
     """
+    if metric not in METRICS:
+        raise ValueError(
+            "Invalid value received for argument `metric`: expected one of "
+            f"{sorted(METRICS)}. Received: metric={metric!r}"
+        )
+    key, axis_label = METRICS[metric]
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,8 +38,10 @@ def plot_learning_curves(summary, path, *, title=None):
     seed_counts = {len(curve["seeds"]) for curve in summary.values()}
     for label, curve in summary.items():
         counts = np.asarray(curve["num_labelled"])
-        accuracy = 1.0 - np.asarray(curve["error_mean"])
-        spread = np.asarray(curve["error_std"])
+        accuracy = np.asarray(curve[f"{key}_mean"])
+        if key == "error":
+            accuracy = 1.0 - accuracy
+        spread = np.asarray(curve[f"{key}_std"])
         style = "--" if "deterministic" in label or label == "random" else "-"
         line = axes.plot(counts, accuracy, style, label=label)[0]
         if len(curve["seeds"]) > 1:
@@ -33,7 +50,7 @@ def plot_learning_curves(summary, path, *, title=None):
                 color=line.get_color(), alpha=0.15,
             )
     axes.set_xlabel("Number of labelled images")
-    axes.set_ylabel("Test accuracy")
+    axes.set_ylabel(axis_label)
     axes.grid(alpha=0.3)
     axes.legend(loc="lower right", title=_legend_title(seed_counts))
     if title:

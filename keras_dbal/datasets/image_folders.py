@@ -1,0 +1,100 @@
+"""Images from a folder on disk, read as Keras reads them."""
+
+import dataclasses
+import os
+
+import numpy as np
+
+from keras_dbal.datasets.loaders import DataError
+
+__all__ = ["ImageFolder", "load_image_folder"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFolder:
+    """The images of a folder, in a fixed order (`load_image_folder`).
+
+    Args:
+        images: float32 `(N, height, width, channels)` in [0, 1].
+        labels: int64 `(N,)` class of each image (the index of its
+            subfolder in `class_names`), or None for unlabelled files.
+        file_names: Each image's path relative to the folder, `/`
+            separated: what a person looks for, and what labels files name.
+        class_names: The subfolder names, in label order (empty without
+            labels).
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    file_names: tuple
+    class_names: tuple
+
+
+def load_image_folder(directory, *, labels="inferred", image_size=(256, 256),
+                      color_mode="rgb", interpolation="bilinear",
+                      crop_to_aspect_ratio=False, batch_size=256):
+    """Read a folder of images as `keras.utils.image_dataset_from_directory`.
+
+    With `labels="inferred"` every subfolder is a class (in alphanumeric
+    order, as Keras orders them) and its images are that class's; with
+    `labels=None` every image in the folder and its subfolders is read,
+    unlabelled. Files are read in alphanumeric order of their paths, so
+    the same folder always gives the same positions. Images are resized to
+    `image_size` and scaled to [0, 1], as every keras_dbal loader gives
+    them.
+
+    The whole folder is read into memory. For more images than memory
+    holds, give the learner a `tf.data.Dataset` instead.
+
+    Args:
+        directory: The folder.
+        labels: `"inferred"` or None.
+        image_size: `(height, width)` every image is resized to.
+        color_mode: `"grayscale"`, `"rgb"` or `"rgba"`.
+        interpolation: How images are resized (see Keras's function).
+        crop_to_aspect_ratio: Crop instead of distorting the aspect ratio.
+        batch_size: Images decoded at a time (memory only).
+
+    Returns:
+        An `ImageFolder`.
+
+    Raises:
+        DataError: the folder is missing, or holds no image (of a class,
+            with `labels="inferred"`).
+    """
+    import keras
+
+    if labels not in ("inferred", None):
+        raise ValueError(
+            "Invalid value received for argument `labels`. Expected "
+            f"'inferred' or None. Received: labels={labels!r}"
+        )
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise DataError(f"Image folder not found: {directory}")
+    try:
+        dataset = keras.utils.image_dataset_from_directory(
+            directory, labels=labels, label_mode="int" if labels else None,
+            color_mode=color_mode, batch_size=batch_size,
+            image_size=tuple(image_size), shuffle=False,
+            interpolation=interpolation,
+            crop_to_aspect_ratio=crop_to_aspect_ratio, verbose=False,
+        )
+    except ValueError as error:  # Keras's "No images found ..." and kin
+        raise DataError(f"Image folder {directory}: {error}") from None
+    images, classes = [], []
+    for batch in dataset.as_numpy_iterator():
+        if labels:
+            batch, batch_labels = batch
+            classes.append(batch_labels)
+        images.append(batch)
+    file_names = tuple(
+        os.path.relpath(path, directory).replace(os.sep, "/")
+        for path in dataset.file_paths
+    )
+    return ImageFolder(
+        images=(np.concatenate(images) / 255.0).astype("float32"),
+        labels=np.concatenate(classes).astype("int64") if labels else None,
+        file_names=file_names,
+        class_names=tuple(dataset.class_names or ()),
+    )

@@ -1,0 +1,103 @@
+"""A frozen backbone's features of a pool, computed once and reused.
+
+When a model's deterministic prefix (everything before its first
+`MCDropout`; see `split_model`) has no trainable weight, a frozen
+pretrained backbone say, its output for a pool image cannot change from
+one round to the next: only the head is refitted. `FeatureCache` keeps
+those outputs per `Pool` position, so a query runs the prefix only on
+images it has not seen, and the T stochastic passes of the head on the
+cached features. The cache is keyed by the pool's fingerprint and a
+digest of the prefix's weights: another pool, or weights that changed
+(`set_weights`, a backbone unfrozen and fine-tuned), start it afresh, so
+it never serves stale features. A prefix with trainable weights (the Gal
+CNN's convolutions, refitted every round) is never cached.
+"""
+
+import hashlib
+import weakref
+
+import numpy as np
+
+__all__ = ["FeatureCache", "for_sampler"]
+
+_CACHES = weakref.WeakKeyDictionary()
+
+
+def for_sampler(sampler):
+    """The `FeatureCache` serving `sampler` now, or None.
+
+    None unless the sampler splits its model and the prefix has no
+    trainable weights at this moment.
+    """
+    if sampler not in _CACHES:
+        _CACHES[sampler] = (
+            None if sampler.prefix_ is None or sampler.suffix_ is None
+            else FeatureCache(sampler)
+        )
+    cache = _CACHES[sampler]
+    if cache is None or cache.prefix.trainable_weights:
+        return None
+    return cache
+
+
+class FeatureCache:
+    """Prefix outputs of a pool's images, and the sampler of the rest.
+
+    Args:
+        sampler: An `MCSampler` whose model splits (see `for_sampler`).
+
+    Attributes:
+        head: An `MCSampler` of the suffix, with the sampler's settings:
+            on cached features it gives what the sampler gives on images.
+        images_computed_: Pool images the prefix has run on so far.
+    """
+
+    def __init__(self, sampler):
+        from keras_dbal.sampling.sampler import MCSampler
+
+        self.prefix = sampler.prefix_
+        self.head = MCSampler(
+            sampler.suffix_, sampler.mc_samples,
+            chunk_size=sampler.chunk_size,
+            consistent_masks=sampler.consistent_masks,
+            from_logits=sampler.from_logits, seed=sampler.seed,
+        )
+        self.images_computed_ = 0
+        self._key = None
+        self._features = None
+        self._known = None
+
+    def features(self, pool, positions):
+        """The prefix's outputs for `pool.x[positions]`, computing only
+        those not cached under the current pool and weights.
+
+        Args:
+            pool: A `Pool`.
+            positions: int64 pool positions.
+
+        Returns:
+            float32 array `(len(positions), ...)`.
+        """
+        key = (pool.fingerprint(), self._weights_digest())
+        if key != self._key:
+            self._key, self._features = key, None
+            self._known = np.zeros(len(pool), dtype=bool)
+        missing = positions[~self._known[positions]]
+        if len(missing):
+            computed = np.asarray(self.prefix.predict(
+                pool.x[missing], batch_size=self.head.chunk_size, verbose=0
+            ), dtype="float32")
+            if self._features is None:
+                self._features = np.zeros(
+                    (len(pool),) + computed.shape[1:], dtype="float32"
+                )
+            self._features[missing] = computed
+            self._known[missing] = True
+            self.images_computed_ += len(missing)
+        return self._features[positions]
+
+    def _weights_digest(self):
+        digest = hashlib.sha256()
+        for weight in self.prefix.weights:
+            digest.update(np.ascontiguousarray(weight.numpy()).tobytes())
+        return digest.hexdigest()
