@@ -18,6 +18,9 @@ TUTORIALS = sorted(ROOT.joinpath("tutorials").glob("*.py"))
 # What each tutorial's smoke run must print, and the figures it promises.
 PROMISES = {
     "bald_active_learning.py": ("With 40 labels", []),
+    "batches_and_ensembles.py": (
+        "picks are copies", ["batches_duplicates.png", "batches_ensembles.png"]
+    ),
     "own_images_backbone.py": ("Taught 8 labels", ["own_images_auc.png"]),
 }
 
