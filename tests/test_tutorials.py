@@ -21,7 +21,14 @@ PROMISES = {
     "batches_and_ensembles.py": (
         "picks are copies", ["batches_duplicates.png", "batches_ensembles.png"]
     ),
+    "choosing_acquisition.py": (
+        "Rank correlation", ["choosing_top_images.png", "choosing_curves.png"]
+    ),
     "own_images_backbone.py": ("Taught 8 labels", ["own_images_auc.png"]),
+    "why_bayesian.py": (
+        "epistemic",
+        ["why_bayesian_predictive.png", "why_bayesian_passes.png"],
+    ),
 }
 
 
