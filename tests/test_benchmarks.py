@@ -15,6 +15,7 @@ import pytest
 
 from benchmarks import batchbald
 from benchmarks import engine
+from benchmarks import ensembles
 from benchmarks import feature_cache
 from benchmarks import gal2017
 from benchmarks import repeated_mnist
@@ -185,3 +186,26 @@ def test_feature_cache_benchmark_runs(tmp_path, capsys):
     assert result["args"]["backbone"] == "MobileNetV3Small"
     assert result["ratio"] > 0 and result["cached_s"] > 0
     assert "| cached features" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_ensembles_benchmark_runs(tmp_path, digits):
+    (x, y), (x_test, y_test) = digits
+    data = tmp_path / "tiny.npz"
+    np.savez(data, x_train=(x[:200, ..., 0] * 255).astype("uint8"),
+             y_train=y[:200], x_test=(x_test[:50, ..., 0] * 255)
+             .astype("uint8"), y_test=y_test[:50])
+    out = ensembles.main([
+        "--data", str(data), "--members", "2", "--mc-samples", "2",
+        "--seeds", "0", "--rounds", "1", "--epochs", "1",
+        "--pool-subset", "50", "--out", str(tmp_path / "out"),
+    ])
+    runs = json.loads((pathlib.Path(out) / "results.json").read_text())[
+        "runs"]
+    assert [(r["acquisition"], r["model"]) for r in runs] == [
+        ("bald", "bayesian"), ("random", "bayesian"),
+        ("bald", "ensemble"), ("random", "ensemble"),
+    ]
+    table = (pathlib.Path(out) / "table.md").read_text()
+    assert "| ensemble | bald |" in table and "| MC dropout | random |" in table
+    assert (pathlib.Path(out) / "curves.png").read_bytes()[:4] == b"\x89PNG"

@@ -104,3 +104,27 @@ def test_the_gal_cnn_is_never_cached():
 
     model = gal_cnn((8, 8, 1), 10)
     assert feature_cache.for_sampler(MCSampler(model, 3)) is None
+
+
+@pytest.mark.parametrize("acquisition", ["max_entropy", "batchbald"])
+def test_cached_queries_equal_the_whole_model_with_subsets_and_batches(
+    rng, acquisition, monkeypatch
+):
+    from keras_dbal.batch_acquisition import BatchBALD
+
+    model = bayesian_head(backbone(), 3, dense_units=8, seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    pool = Pool(rng.uniform(size=(80, 8, 8, 1)).astype("float32"),
+                rng.integers(0, 3, 80))
+    chosen_by = BatchBALD(num_candidates=20, num_configurations=200) if (
+        acquisition == "batchbald") else acquisition
+    learner = ActiveLearner(model, chosen_by, mc_samples=6, seed=0,
+                            pool_subset=40, fit_kwargs={"epochs": 1})
+    learner.teach(pool, pool.oracle(np.arange(10)), indices=np.arange(10))
+    assert feature_cache.for_sampler(learner.sampler) is not None
+    cached = learner.query(pool, n=4)
+    learner.history_.pop()
+    monkeypatch.setattr(selection.feature_cache, "for_sampler",
+                        lambda sampler: None)
+    np.testing.assert_array_equal(learner.query(pool, n=4), cached)
+    assert set(cached.tolist()) <= set(pool.unlabelled_indices.tolist())

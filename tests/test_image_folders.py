@@ -76,6 +76,46 @@ def test_a_missing_or_empty_folder_is_a_clear_error(tmp_path):
         load_image_folder(tmp_path / "empty", labels="folders")
 
 
+def test_empty_classes_and_undecodable_files_are_named(folder, tmp_path):
+    (folder / "zebra").mkdir()
+    with pytest.raises(DataError, match=r"\['zebra'\] hold no image"):
+        load_image_folder(folder, image_size=(SIZE, SIZE))
+    (folder / "zebra").rmdir()
+    (folder / "dog" / "._dog_00.png").write_bytes(b"not an image")
+    with pytest.raises(DataError, match=r"cannot decode .*\._dog_00\.png"):
+        load_image_folder(folder, image_size=(SIZE, SIZE))
+
+
+def test_resizing_never_leaves_zero_to_one(folder):
+    images = load_image_folder(
+        folder, image_size=(SIZE * 3, SIZE * 3), interpolation="bicubic"
+    ).images
+    assert images.min() >= 0.0 and images.max() <= 1.0
+
+
+def test_a_file_name_is_matched_as_a_spreadsheet_gives_it_back(tmp_path):
+    from keras_dbal.tools.label_files import read_labels
+
+    path = tmp_path / "labels.csv"
+    # "e" + combining acute (NFD), a trailing space: a spreadsheet may
+    # hand back NFC without the space.
+    names = ["cafe\u0301 .png", "b.png"]
+    path.write_text(
+        "session,round,pool_index,image_file,label\n"
+        "s,0,0,caf\u00e9 .png ,1\n", encoding="utf-8"
+    )
+    pending = {"round": 0, "indices": [0, 1]}
+    indices, labels = read_labels(path, pending, 2, names=names,
+                                  allow_blank=True)
+    assert indices.tolist() == [0] and labels.tolist() == [1]
+    path.write_text(
+        "session,round,pool_index,image_file,label\n"
+        "s,0,0,b.png,1\n", encoding="utf-8"
+    )
+    with pytest.raises(LabelFileError, match="is the image"):
+        read_labels(path, pending, 2, names=names, allow_blank=True)
+
+
 def fill(path, folder_names):
     """Label every row from its file's folder, as a person would."""
     with open(path, newline="") as file:

@@ -77,3 +77,24 @@ def test_a_class_missing_from_the_labels():
     assert result["recall"][:2] == pytest.approx([1.0, 0.5])
     assert np.isnan(result["recall"][2])
     assert result["balanced_accuracy"] == pytest.approx(0.75)
+
+
+def test_a_diverged_model_gives_nan_auc_not_a_crash():
+    probs = binary([0.2, np.nan, 0.7, 0.9])
+    result = metrics(probs, np.array([0, 0, 1, 1]))
+    assert np.isnan(result["auc"])
+
+
+def test_binary_auc_needs_both_classes():
+    result = metrics(binary([0.2, 0.7]), np.array([1, 1]))
+    assert np.isnan(result["auc"])
+    assert result["balanced_accuracy"] == pytest.approx(0.5)
+
+
+def test_results_saved_before_model_existed_still_summarize():
+    from keras_dbal.active import summarize
+
+    old = [{"acquisition": "bald", "bayesian": flag, "seed": 0,
+            "num_labelled": [20], "error": [0.5],
+            "error_without_dropout": [0.5]} for flag in (True, False)]
+    assert list(summarize(old)) == ["bald", "bald (deterministic)"]

@@ -45,13 +45,17 @@ def summarize(results):
     """
     grouped = {}
     for result in results:
-        key = label(result["acquisition"], result["model"])
+        # Results saved before `model` existed say only `bayesian`.
+        model = result.get("model") or (
+            "bayesian" if result["bayesian"] else "deterministic"
+        )
+        key = label(result["acquisition"], model)
         grouped.setdefault(key, []).append(result)
     summary = {}
     for key, group in grouped.items():
         summary[key] = {"num_labelled": group[0]["num_labelled"]}
         for metric in METRICS:
-            if metric not in group[0]:
+            if not all(metric in result for result in group):
                 continue
             values = np.array([result[metric] for result in group])
             summary[key][f"{metric}_mean"] = values.mean(axis=0).tolist()

@@ -133,7 +133,7 @@ class ExperimentConfig:
                      "mc_samples", "epochs", "batch_size", "pool_subset",
                      "ensemble_size"):
             validation.positive_int(getattr(self, name), name)
-        if self.ensemble_size < 2:
+        if self.ensembles and self.ensemble_size < 2:
             raise ValueError(
                 "Invalid value received for argument `ensemble_size`: "
                 f"expected at least 2 members. Received: ensemble_size="

@@ -48,7 +48,8 @@ def metrics(probs, labels):
         a class absent from `labels`); and `auc`, the area under the ROC
         curve of class 1's probability for two classes, the mean
         one-vs-rest area of every class otherwise (NaN when `labels` lack
-        a class, where it is not defined). scikit-learn computes the last
+        a class, where it is not defined, and when a probability is not
+        finite, as after a diverged fit). scikit-learn computes the last
         three.
     """
     from sklearn import metrics as sklearn_metrics
@@ -77,7 +78,7 @@ def _auc(probs, labels, present):
     """ROC AUC (see `metrics`), NaN when a class is missing."""
     from sklearn import metrics as sklearn_metrics
 
-    if not present.all():
+    if not present.all() or not np.isfinite(probs).all():
         return float("nan")
     if probs.shape[1] == 2:
         return float(sklearn_metrics.roc_auc_score(labels, probs[:, 1]))

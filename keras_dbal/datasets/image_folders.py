@@ -82,19 +82,49 @@ def load_image_folder(directory, *, labels="inferred", image_size=(256, 256),
         )
     except ValueError as error:  # Keras's "No images found ..." and kin
         raise DataError(f"Image folder {directory}: {error}") from None
-    images, classes = [], []
-    for batch in dataset.as_numpy_iterator():
-        if labels:
-            batch, batch_labels = batch
-            classes.append(batch_labels)
-        images.append(batch)
     file_names = tuple(
         os.path.relpath(path, directory).replace(os.sep, "/")
         for path in dataset.file_paths
     )
+    images, classes = [], []
+    try:
+        for batch in dataset.as_numpy_iterator():
+            if labels:
+                batch, batch_labels = batch
+                classes.append(batch_labels)
+            images.append(batch)
+    except Exception as error:  # TensorFlow's decoding errors
+        raise DataError(
+            f"Image folder {directory}: cannot decode "
+            f"{_undecodable(dataset.file_paths) or 'an image'} "
+            f"({type(error).__name__}). Remove or repair it (a macOS "
+            "'._' file, say)."
+        ) from None
+    class_names = tuple(dataset.class_names or ())
+    classes = np.concatenate(classes).astype("int64") if labels else None
+    if classes is not None:
+        empty = [name for index, name in enumerate(class_names)
+                 if not (classes == index).any()]
+        if empty:
+            raise DataError(
+                f"Image folder {directory}: the class folders {empty} hold "
+                "no image."
+            )
+    # Resizing (bicubic, lanczos) may overshoot 0..255 a little.
+    scaled = np.clip(np.concatenate(images) / 255.0, 0.0, 1.0)
     return ImageFolder(
-        images=(np.concatenate(images) / 255.0).astype("float32"),
-        labels=np.concatenate(classes).astype("int64") if labels else None,
-        file_names=file_names,
-        class_names=tuple(dataset.class_names or ()),
+        images=scaled.astype("float32"), labels=classes,
+        file_names=file_names, class_names=class_names,
     )
+
+
+def _undecodable(paths):
+    """The first file TensorFlow cannot decode, or None."""
+    import tensorflow as tf
+
+    for path in paths:
+        try:
+            tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+        except Exception:  # the same decoding errors, one file at a time
+            return path
+    return None

@@ -91,6 +91,13 @@ class FeatureCache:
                 self._features = np.zeros(
                     (len(pool),) + computed.shape[1:], dtype="float32"
                 )
+            bad = ~np.isfinite(computed.reshape(len(missing), -1)).all(1)
+            if bad.any():
+                raise ValueError(
+                    "The model's deterministic part (its backbone) gives "
+                    "non-finite features for pool positions "
+                    f"{missing[bad][:10].tolist()}."
+                )
             self._features[missing] = computed
             self._known[missing] = True
             self.images_computed_ += len(missing)

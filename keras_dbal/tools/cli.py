@@ -9,6 +9,7 @@ import argparse
 import csv
 import inspect
 import json
+import math
 import os
 import sys
 import tempfile
@@ -145,10 +146,11 @@ def _parser():
     init.add_argument("--image-size", type=_positive_int, nargs=2,
                       default=[64, 64], metavar=("HEIGHT", "WIDTH"),
                       help="size a folder's images are resized to "
-                      "(default: 64 64)")
+                      "(folders only; default: 64 64)")
     init.add_argument("--color-mode", default="rgb",
                       choices=("grayscale", "rgb", "rgba"),
-                      help="channels of a folder's images (default: rgb)")
+                      help="channels of a folder's images (folders only; "
+                      "default: rgb)")
     init.add_argument("--key", default="x_train",
                       help="array of the .npz holding the images "
                       "(default: x_train)")
@@ -309,11 +311,13 @@ def _run(args):
         data, config, progress=not args.quiet, on_result=save
     )
     summary = experiment.summarize(results)
-    print("\nFinal test accuracy (mean over seeds):")
+    key, axis_label = plotting.METRICS[args.metric]
+    print(f"\nFinal {axis_label.lower()} (mean over seeds):")
     for label, curve in summary.items():
+        value = curve[f"{key}_mean"][-1]
         print(
-            f"  {label:<28} {1 - curve['error_mean'][-1]:.3f} with "
-            f"{curve['num_labelled'][-1]} labels"
+            f"  {label:<28} {1 - value if key == 'error' else value:.3f} "
+            f"with {curve['num_labelled'][-1]} labels"
         )
     plot_path = os.path.join(args.out, "learning_curve.png")
     print(f"Wrote {plot_path}, results.csv and results.json")
@@ -352,12 +356,13 @@ def _write_results(folder, name, config, results, metric="accuracy"):
         "summary": summary,
     }
     with replacing(os.path.join(folder, "results.json")) as file:
-        json.dump(record, file, indent=1)
+        # NaN (an AUC the test labels cannot define) as null: valid JSON.
+        json.dump(_null_for_nan(record), file, indent=1)
     with replacing(os.path.join(folder, "results.csv")) as file:
         writer = csv.writer(file)
         writer.writerow(
-            ["acquisition", "bayesian", "model", "seed", "num_labelled",
-             "accuracy", "balanced_accuracy", "auc"]
+            ["acquisition", "bayesian", "seed", "num_labelled", "accuracy",
+             "balanced_accuracy", "auc", "model"]
         )
         for result in results:
             for count, *values in zip(
@@ -366,8 +371,9 @@ def _write_results(folder, name, config, results, metric="accuracy"):
             ):
                 writer.writerow(
                     [result["acquisition"], result["bayesian"],
-                     result["model"], result["seed"], count]
+                     result["seed"], count]
                     + [f"{value:.4f}" for value in values]
+                    + [result["model"]]
                 )
     title = f"{name}: {config.query_size} acquired per round"
     if not record["complete"]:
@@ -377,6 +383,16 @@ def _write_results(folder, name, config, results, metric="accuracy"):
         plotting.plot_learning_curves(
             summary, file, title=title, metric=metric
         )
+
+
+def _null_for_nan(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _null_for_nan(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_null_for_nan(item) for item in value]
+    return value
 
 
 if __name__ == "__main__":

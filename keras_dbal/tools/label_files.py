@@ -12,6 +12,7 @@ refusal names the file, the line and the reason.
 """
 
 import csv
+import unicodedata
 
 import numpy as np
 
@@ -117,7 +118,9 @@ def read_labels(path, pending, num_classes, *, session=None,
                 f"{path}, line {line}: pool_index {index} was not asked "
                 f"for in round {pending['round']}."
             )
-        if names is not None and file_text != names[index]:
+        if names is not None and _same_name(file_text) != _same_name(
+            names[index]
+        ):
             raise LabelFileError(
                 f"{path}, line {line}: pool_index {index} is the image "
                 f"{names[index]!r}, but this row names {file_text!r}. Was a "
@@ -170,6 +173,11 @@ def _read_rows(path):
         f"{','.join(CSV_COLUMNS)} (separated by commas, semicolons or "
         f"tabs); found {first_line[:80]!r}."
     )
+
+
+def _same_name(name):
+    """A file name as a spreadsheet may give it back: stripped, NFC."""
+    return unicodedata.normalize("NFC", name.strip())
 
 
 def _parse_int(text, column, path, line):

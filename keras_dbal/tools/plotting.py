@@ -51,6 +51,9 @@ def plot_learning_curves(summary, path, *, title=None, metric="accuracy"):
             )
     axes.set_xlabel("Number of labelled images")
     axes.set_ylabel(axis_label)
+    if all(np.isnan(curve[f"{key}_mean"]).all() for curve in summary.values()):
+        axes.text(0.5, 0.5, f"{axis_label} is not defined here (the test "
+                  "labels lack a class)", ha="center", transform=axes.transAxes)
     axes.grid(alpha=0.3)
     axes.legend(loc="lower right", title=_legend_title(seed_counts))
     if title:
