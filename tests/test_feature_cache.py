@@ -84,7 +84,7 @@ def test_a_frozen_backbone_runs_once_per_pool_image(learner_and_pool,
     # And the cached features give the queries the whole model gives.
     learner.history_.pop()
     monkeypatch.setattr(selection.feature_cache, "for_sampler",
-                        lambda sampler: None)
+                        lambda sampler, pool: None)
     np.testing.assert_array_equal(learner.query(pool, n=5), cached)
 
 
@@ -96,6 +96,16 @@ def test_an_unfrozen_backbone_is_never_served_cached_features(
     learner.model.get_layer("tiny").trainable = True
     # Fine-tuned with the head, its features may change with every fit.
     assert feature_cache.for_sampler(learner.sampler) is None
+
+
+def test_a_pool_whose_features_overflow_the_cap_is_not_cached(
+    learner_and_pool, monkeypatch,
+):
+    learner, pool = learner_and_pool
+    assert feature_cache.for_sampler(learner.sampler, pool) is not None
+    # 60 images x 4 features... x 4 bytes: a cap below that refuses.
+    monkeypatch.setattr(feature_cache, "MAX_BYTES", 4 * len(pool) * 3)
+    assert feature_cache.for_sampler(learner.sampler, pool) is None
 
 
 def test_the_gal_cnn_is_never_cached():
@@ -125,6 +135,6 @@ def test_cached_queries_equal_the_whole_model_with_subsets_and_batches(
     cached = learner.query(pool, n=4)
     learner.history_.pop()
     monkeypatch.setattr(selection.feature_cache, "for_sampler",
-                        lambda sampler: None)
+                        lambda sampler, pool: None)
     np.testing.assert_array_equal(learner.query(pool, n=4), cached)
     assert set(cached.tolist()) <= set(pool.unlabelled_indices.tolist())

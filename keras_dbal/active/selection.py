@@ -78,7 +78,7 @@ def choose(
     cache = None
     if isinstance(pool, Pool) and acquisition is not acquisition_lib.random:
         # A frozen backbone's features, computed once per pool image.
-        cache = feature_cache.for_sampler(sampler)
+        cache = feature_cache.for_sampler(sampler, pool)
     if cache is not None:
         images, sampler = cache.features(pool, positions), cache.head
         pool_positions, positions = positions, np.arange(len(positions))

@@ -23,11 +23,17 @@ __all__ = ["FeatureCache", "for_sampler"]
 _CACHES = weakref.WeakKeyDictionary()
 
 
-def for_sampler(sampler):
+# The most memory the features of one pool may take; a larger pool is
+# scored through the whole model every round, as without a cache.
+MAX_BYTES = 2 * 1024**3
+
+
+def for_sampler(sampler, pool=None):
     """The `FeatureCache` serving `sampler` now, or None.
 
-    None unless the sampler splits its model and the prefix has no
-    trainable weights at this moment.
+    None unless the sampler splits its model, the prefix has no trainable
+    weights at this moment, and the features of `pool` (if given) fit in
+    `MAX_BYTES`.
     """
     if sampler not in _CACHES:
         _CACHES[sampler] = (
@@ -37,6 +43,10 @@ def for_sampler(sampler):
     cache = _CACHES[sampler]
     if cache is None or cache.prefix.trainable_weights:
         return None
+    if pool is not None:
+        feature_size = np.prod(cache.prefix.output_shape[1:], dtype="int64")
+        if 4 * len(pool) * int(feature_size) > MAX_BYTES:
+            return None
     return cache
 
 
