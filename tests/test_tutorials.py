@@ -25,6 +25,7 @@ PROMISES = {
         "Rank correlation", ["choosing_top_images.png", "choosing_curves.png"]
     ),
     "own_images_backbone.py": ("Taught 8 labels", ["own_images_auc.png"]),
+    "scaling_up.py": ("Round 1: scored", ["scaling_up_time.png"]),
     "why_bayesian.py": (
         "epistemic",
         ["why_bayesian_predictive.png", "why_bayesian_passes.png"],
