@@ -45,7 +45,7 @@ OUT = os.environ.get(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures"),
 )
 os.makedirs(OUT, exist_ok=True)
-POOL_SIZE = 3_000 if QUICK else 100_000
+POOL_SIZE = 3_000 if QUICK else 20_000
 EPOCHS = 5 if QUICK else 100
 started = time.perf_counter()
 
