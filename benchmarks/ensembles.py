@@ -37,6 +37,8 @@ import time
 import numpy as np
 
 from benchmarks.gal2017 import device_label
+from benchmarks.rounds import run_keeping_rounds
+from benchmarks.rounds import write_files
 from keras_dbal import active as experiment
 from keras_dbal.datasets import load_dataset
 
@@ -155,7 +157,6 @@ def main(argv=None):
           f"{args.mc_samples}): {len(x_train)} pool / {len(x_test)} test "
           f"images; results go to {out}", flush=True)
     start = time.perf_counter()
-    latest = []
 
     def header(results):
         rounds_done = len(results[0]["num_labelled"]) - 1
@@ -171,27 +172,14 @@ def main(argv=None):
         )
 
     def write(results):
-        latest[:] = results
         record = {"args": vars(args),
                   "seconds": time.perf_counter() - start, "runs": results}
-        for name, text in (
+        write_files(out, (
             ("table.md", table(results, args.targets, header(results))),
             ("results.json", json.dumps(record, indent=1)),
-        ):
-            path = os.path.join(out, name)
-            with open(path + ".part", "w") as file:
-                file.write(text)
-            os.replace(path + ".part", path)
+        ))
 
-    try:
-        results = experiment.run_experiment(data, config, on_result=write)
-    except KeyboardInterrupt:
-        if not latest:
-            raise
-        results = list(latest)
-        print(f"\nStopped after {len(results[0]['num_labelled']) - 1} "
-              "rounds; the table below covers those.")
-    write(results)
+    results = run_keeping_rounds(data, config, write)
     plot(results, os.path.join(out, "curves.png"),
          f"Ensembles (K = {args.members}) vs MC dropout "
          f"(T = {args.mc_samples}), {os.path.basename(args.data)}")

@@ -45,6 +45,8 @@ import keras
 import numpy as np
 
 import keras_dbal.active.lockstep as lockstep
+from benchmarks.rounds import run_keeping_rounds
+from benchmarks.rounds import write_files
 from keras_dbal import active as experiment
 from keras_dbal.datasets import load_dataset
 
@@ -318,29 +320,18 @@ def run(preset_name, data_path=None, out_root=None, progress=True,
     start = time.perf_counter()
     initial = config.initial_per_class * len(np.unique(data[0][1]))
     sizes = f"{len(data[0][0])} pool / {len(data[1][0])} test images"
-    latest = []
 
     def write(results):
-        latest[:] = results
         seconds = time.perf_counter() - start
         _write(out, preset, config, results, source=source, sizes=sizes,
                backend_name=backend_name, device=device, strategy=strategy,
                seconds=seconds, initial=initial, name=preset_name)
 
-    try:
-        results = experiment.run_experiment(
-            data, config, progress=progress, on_result=write,
-            strategy=strategy,
-        )
-    except KeyboardInterrupt:
-        # Stopped (Ctrl-C, or device_run.sh's time limit): keep the rounds
-        # that finished.
-        if not latest:
-            raise
-        results = list(latest)
-        print(f"\nStopped after {len(results[0]['num_labelled']) - 1} "
-              "rounds; the tables below cover those.")
-    write(results)
+    # Stopped (Ctrl-C, or device_run.sh's time limit), it keeps the rounds
+    # that finished.
+    results = run_keeping_rounds(
+        data, config, write, progress=progress, strategy=strategy
+    )
     plot(experiment.summarize(results), os.path.join(out, "curves.png"),
          preset_name)
     with open(os.path.join(out, "table.md")) as file:
@@ -380,13 +371,9 @@ def _write(out, preset, config, results, *, source, sizes, backend_name,
         "summary": summary,
         "runs": results,
     }
-    for file_name, text in (
+    write_files(out, (
         ("table.md", table), ("results.json", json.dumps(record, indent=1))
-    ):
-        path = os.path.join(out, file_name)
-        with open(path + ".part", "w") as file:
-            file.write(text)
-        os.replace(path + ".part", path)
+    ))
 
 
 def main(argv=None):

@@ -36,6 +36,8 @@ import time
 import numpy as np
 
 from benchmarks.gal2017 import device_label
+from benchmarks.rounds import run_keeping_rounds
+from benchmarks.rounds import write_files
 from keras_dbal import active as experiment
 from keras_dbal.batch_acquisition import BatchBALD
 from keras_dbal.datasets import load_dataset
@@ -171,10 +173,7 @@ def main(argv=None):
     start = time.perf_counter()
     initial = config.initial_per_class * len(np.unique(y_train))
 
-    latest = []
-
     def write(results):
-        latest[:] = results
         seconds = time.perf_counter() - start
         for result in results:
             result["duplicates"] = duplicates(result, original, initial)
@@ -191,29 +190,15 @@ def main(argv=None):
             f"({platform.machine()}, {os.cpu_count()} cores), "
             f"{seconds / 60:.1f} minutes."
         )
-        for name, text in (
+        write_files(out, (
             ("table.md", table(results, args.target, header)),
             ("results.json", json.dumps(
                 {"args": vars(args), "seconds": seconds, "runs": results},
                 indent=1)),
-        ):
-            path = os.path.join(out, name)
-            with open(path + ".part", "w") as file:
-                file.write(text)
-            os.replace(path + ".part", path)
+        ))
 
-    try:
-        results = experiment.run_experiment(
-            ((x_pool, y_pool), test), config, on_result=write,
-        )
-    except KeyboardInterrupt:
-        # Stopped (Ctrl-C): keep, table and plot the rounds that finished.
-        if not latest:
-            raise
-        results = list(latest)
-        print(f"\nStopped after {len(results[0]['num_labelled']) - 1} "
-              "rounds; the table below covers those.")
-    write(results)
+    results = run_keeping_rounds(((x_pool, y_pool), test), config,
+                                        write)
     plot(results, os.path.join(out, "curves.png"), args.target)
     with open(os.path.join(out, "table.md")) as file:
         print(file.read())
