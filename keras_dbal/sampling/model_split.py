@@ -73,11 +73,35 @@ def split_model(model):
             prefix = keras.Model(inputs, split_tensor)
             suffix = keras.Model(split_tensor, outputs)
         except (ValueError, AttributeError, TypeError):
+            # A Sequential loaded from a .keras file: its layers were
+            # called twice, so `layer.input` is ambiguous. Chain them anew.
+            if isinstance(model, keras.Sequential):
+                return _chained(model, layer, inputs[0])
             return None, model
         if {id(lyr) for lyr in stochastic_layers(suffix)} != stochastic:
             return None, model
         return prefix, suffix
     return None, model
+
+
+def _chained(model, first, model_input):
+    """`(prefix, suffix)` of a Sequential, cut before layer `first`, each
+    built by calling the model's own layers (weights shared) in order."""
+    layers = [layer for layer in model.layers
+              if not isinstance(layer, keras.layers.InputLayer)]
+    cut = layers.index(first)
+    if cut == 0:
+        return None, model
+    inputs = keras.Input(model_input.shape[1:], dtype=model_input.dtype)
+    hidden = inputs
+    for layer in layers[:cut]:
+        hidden = layer(hidden)
+    split_input = keras.Input(hidden.shape[1:], dtype=hidden.dtype)
+    outputs = split_input
+    for layer in layers[cut:]:
+        outputs = layer(outputs)
+    return (keras.Model(inputs, hidden),
+            keras.Model(split_input, outputs))
 
 
 def split_off_dropout(model, suffix):
