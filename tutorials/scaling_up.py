@@ -168,6 +168,13 @@ numbers, and `benchmarks/device_run.sh` runs the suite on a GPU machine
 that has JAX and no TensorFlow. A TFDS split streams the same way:
 `tensorflow_datasets.load(name, split=...)` mapped to its images, batched,
 given to `learner.query`.
+
+## What we saw
+
+Our run (TensorFlow backend, 2 x86_64 CPU cores, 19 s in all, while
+another benchmark shared the cores): a BALD query over 20,000 streamed
+images took 1.3 s warm, 0.3 s for 5,000 and 0.7 s for 10,000, about
+linear in the pool.
 """
 
 print(f"Done in {time.perf_counter() - started:.0f} s; figure in {OUT}")
