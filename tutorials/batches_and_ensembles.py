@@ -192,9 +192,18 @@ figure.savefig(os.path.join(OUT, "batches_ensembles.png"), dpi=100)
 
 ## What we saw
 
-The counts of copies and the final accuracies are printed above. One seed
-on the digits is an anecdote; the README's benchmarks run Repeated MNIST
-(BatchBALD vs BALD) and ensembles vs MC dropout with several seeds.
+Our run (TensorFlow backend, 2 x86_64 CPU cores, 133 s while another
+benchmark shared the cores) did not tell the textbook story. Of the 10
+picks, BALD took 2 copies of another pick, BatchBALD 3, and PowerBALD
+none. BatchBALD's gains stayed well above zero (0.42 down to 0.18 nats,
+2.74 in all, under log T = 4.61), so the model treated the noisy copies
+as different images: the copies here differ by their noise, and at 8x8
+pixels that noise is visible. On exact duplicates (the test suite's
+constructed pool) BatchBALD takes one copy; the README's Repeated MNIST
+benchmark measures the effect over whole runs. In the short experiment
+the ensemble of 5 ended ahead (test error 0.111 with 100 labels, against
+0.172 for BALD with MC dropout and 0.144 for random). One seed on the
+digits is an anecdote.
 """
 
 print(f"Done in {time.perf_counter() - started:.0f} s; figures in {OUT}")

@@ -227,11 +227,17 @@ print(f"Taught {learner.num_labelled} labels; the next round: "
 """
 ## What we saw
 
-The run's numbers are printed above. On the synthetic folder with a
-frozen, randomly initialised backbone the head learns from random
-features, so expect modest AUCs; with ImageNet weights on real
-photographs the features carry far more. The whole script took the time
-printed below.
+Our offline run (synthetic folder of 800 images, VGG16 with
+`weights=None`, TensorFlow backend, 2 x86_64 CPU cores, 604 s while
+another benchmark shared the cores) shows the mechanics, not the method:
+with 90 labels the AUC was 0.552 for BALD and 0.545 for random, and the
+balanced accuracy 0.500 for both, because the head always predicted
+"benign". A randomly initialised backbone gives features with almost no
+spread (we measured a standard deviation of about 0.01 for VGG16 and
+1e-11 for MobileNetV3Small), which the small head cannot use in 15
+epochs. Run it on your own folder with ImageNet weights (the default
+when a folder is given) to see what the method does. The labelling round
+worked as shown: the CSV named each image's file, and teach accepted it.
 """
 
 print(f"Done in {time.perf_counter() - started:.0f} s; figure in {OUT}")
