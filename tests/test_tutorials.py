@@ -17,7 +17,7 @@ TUTORIALS = sorted(ROOT.joinpath("tutorials").glob("*.py"))
 
 # What each tutorial's smoke run must print, and the figures it promises.
 PROMISES = {
-    "bald_active_learning.py": ("With 40 labels", []),
+    "bald_active_learning.py": ("With 40 labels", ["bald_learning_curve.png"]),
     "batches_and_ensembles.py": (
         "picks are copies", ["batches_duplicates.png", "batches_ensembles.png"]
     ),

@@ -18,7 +18,8 @@ with random choice, so the two learning curves can be compared.
 Run it with `python tutorials/bald_active_learning.py [MNIST.npz]`. Without
 a file it uses the 8x8 digits shipped with scikit-learn. Set
 `KERAS_DBAL_TUTORIAL_QUICK=1` to shrink it to a few seconds (the test suite
-does that).
+does that), and `KERAS_DBAL_TUTORIAL_OUT` to choose where the figure goes
+(default `tutorials/figures`).
 """
 
 """
@@ -27,12 +28,20 @@ does that).
 
 import os
 import sys
+import time
 
 import keras
+from matplotlib import pyplot
 
 import keras_dbal
 
 QUICK = os.environ.get("KERAS_DBAL_TUTORIAL_QUICK") == "1"
+OUT = os.environ.get(
+    "KERAS_DBAL_TUTORIAL_OUT",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures"),
+)
+os.makedirs(OUT, exist_ok=True)
+started = time.perf_counter()
 ROUNDS = 2 if QUICK else 8
 EPOCHS = 2 if QUICK else 100
 
@@ -110,3 +119,28 @@ final = ", ".join(
     f"{name} {curve[-1]['accuracy']:.2f}" for name, curve in curves.items()
 )
 print(f"With {labels[-1]} labels: {final}")
+
+figure, axis = pyplot.subplots(figsize=(6, 4))
+for acquisition, curve in curves.items():
+    axis.plot(labels, [point["accuracy"] for point in curve], marker="o",
+              label=acquisition)
+axis.set_xlabel("Labelled images")
+axis.set_ylabel("Test accuracy")
+axis.set_title("BALD vs random, one seed")
+axis.grid(alpha=0.3)
+axis.legend()
+figure.tight_layout()
+figure.savefig(os.path.join(OUT, "bald_learning_curve.png"), dpi=100)
+
+"""
+![Learning curves](figures/bald_learning_curve.png)
+
+## What we saw
+
+Our run on the embedded digits (TensorFlow backend, 2 x86_64 CPU cores,
+67 s while a test run shared the cores) ended at 0.90 test accuracy for
+BALD and 0.88 for random with 100 labels, after BALD trailed for most of
+the way; one seed and 80 acquired labels are too few to tell them apart.
+"""
+
+print(f"Done in {time.perf_counter() - started:.0f} s; figure in {OUT}")
