@@ -40,6 +40,7 @@ from benchmarks.gal2017 import device_label
 from benchmarks.rounds import run_keeping_rounds
 from benchmarks.rounds import write_files
 from keras_dbal import active as experiment
+from keras_dbal.active import curves
 from keras_dbal.datasets import load_dataset
 
 
@@ -54,7 +55,7 @@ def table(results, targets, header):
         "|---|---|" + "---|" * len(targets) + "---:|",
     ]
     for label, curve in experiment.summarize(results).items():
-        runs = [r for r in results if _label(r) == label]
+        runs = [r for r in results if _curve_of(r) == label]
         cells = []
         for target in targets:
             per_seed = [
@@ -78,11 +79,9 @@ def table(results, targets, header):
     return "\n".join(lines) + "\n"
 
 
-def _label(result):
-    """The key `experiment.summarize` files a result under."""
-    if result["model"] == "bayesian":
-        return result["acquisition"]
-    return f"{result['acquisition']} ({result['model']})"
+def _curve_of(result):
+    """The key `summarize` files a result under."""
+    return curves.label(result["acquisition"], result["model"])
 
 
 def _model(result):
@@ -100,7 +99,7 @@ def plot(results, path, title):
     figure, axes = pyplot.subplots(figsize=(7, 4.5), dpi=100)
     colours = {"bald": "tab:blue", "random": "tab:grey"}
     for label, curve in experiment.summarize(results).items():
-        run = next(r for r in results if _label(r) == label)
+        run = next(r for r in results if _curve_of(r) == label)
         counts = np.asarray(curve["num_labelled"])
         accuracy = 1 - np.asarray(curve["error_mean"])
         spread = np.asarray(curve["error_std"])

@@ -175,17 +175,11 @@ config = keras_dbal.ExperimentConfig(
 results = keras_dbal.run_experiment(
     ((x_train, y_train), (x_test, y_test)), config, progress=False,
 )
-figure, axes = pyplot.subplots(figsize=(6, 4))
-for label, curve in keras_dbal.active.summarize(results).items():
-    axes.plot(curve["num_labelled"], 1 - np.array(curve["error_mean"]),
-              marker="o", label=label)
-axes.set_xlabel("Labelled images")
-axes.set_ylabel("Test accuracy")
-axes.set_title("Digits: MC dropout (T = 20) vs an ensemble of 5")
-axes.grid(alpha=0.3)
-axes.legend()
-figure.tight_layout()
-figure.savefig(os.path.join(OUT, "batches_ensembles.png"), dpi=100)
+keras_dbal.tools.plot_learning_curves(
+    keras_dbal.active.summarize(results),
+    os.path.join(OUT, "batches_ensembles.png"),
+    title="Digits: MC dropout (T = 20) vs an ensemble of 5",
+)
 
 """
 ![Learning curves](figures/batches_ensembles.png)

@@ -13,6 +13,7 @@ import numpy as np
 
 import keras_dbal.active.lockstep as lockstep
 import keras_dbal.batch_acquisition.registry as acquisitions
+from keras_dbal.active.curves import METRICS
 from keras_dbal.active.curves import label as _label
 from keras_dbal.active.curves import labels_to_reach
 from keras_dbal.active.curves import summarize
@@ -286,12 +287,10 @@ def _result(run, curve, seconds, learner):
         "model": model_kind,
         "seed": seed,
         "num_labelled": [point["num_labelled"] for point in curve],
-        "accuracy": [point["accuracy"] for point in curve],
-        "error": [point["error"] for point in curve],
+        # Every metric `summarize` averages, and accuracy beside them.
         **{
             metric: [point[metric] for point in curve]
-            for metric in ("error_without_dropout", "balanced_accuracy",
-                           "auc")
+            for metric in ("accuracy",) + METRICS
         },
         "seconds": seconds,
         "labelled": learner.pool_indices_.tolist(),
