@@ -7,6 +7,29 @@ os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
 
+def _share_jax_compilations():
+    """Under JAX, most of the suite's time is XLA compiling the same few
+    programs again for every new model. JAX's persistent cache, keyed by
+    the program itself, lets the workers of one run (and the processes
+    tests start) compile each once: a third off the JAX pass on 2 cores.
+    The folder is this run's own: made by the controller, whose
+    environment its workers inherit, and removed by it at the end."""
+    if os.environ.get("KERAS_BACKEND") != "jax":
+        return None
+    if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return None
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="keras_dbal-tests-jax-cache-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = folder
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+    os.environ["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
+    return folder
+
+
+_JAX_CACHE = _share_jax_compilations()
+
+
 def _start_quietly():
     """Import keras_dbal and its backend with fd 2 captured, then pass on
     what `keras_dbal._quiet` keeps: pytest-xdist's workers start with
@@ -38,6 +61,14 @@ _start_quietly()
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+
+def pytest_unconfigure(config):
+    # Only the process that made the folder removes it.
+    if _JAX_CACHE:
+        import shutil
+
+        shutil.rmtree(_JAX_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
