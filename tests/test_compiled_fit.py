@@ -141,3 +141,65 @@ def test_model_fit_in_drawn_orders_equals_one_call(digits):
     assert len(history.history["loss"]) == 3
     CompiledFit(model, BATCH)(x, y, epoch_orders(5, num_items, epochs=3))
     assert_same_state(model, reference)
+
+
+_LONG_FIT = """
+import sys
+import numpy as np
+from keras_dbal.active.compiled_fit import {fit}, epoch_orders
+from tests.test_compiled_fit import compiled_cnn
+
+x = np.random.default_rng(0).random((16, 8, 8, 1), dtype="float32")
+y = np.arange(16) % 10
+models = [compiled_cnn(16) for _ in range({runs})]
+if {runs} == 1:
+    fit = CompiledFit(models[0], 16)
+    orders = [epoch_orders(0, 16, 1), epoch_orders(0, 16, 100_000)]
+    calls = [lambda o: fit(x, y, o)]
+else:
+    fit = LockstepFit(models, 16)
+    orders = [np.stack([epoch_orders(r, 16, e) for r in range({runs})])
+              for e in (1, 100_000)]
+    calls = [lambda o: fit(np.stack([x] * {runs}), np.stack([y] * {runs}), o)]
+calls[0](orders[0])  # traced and compiled: the long fit below is not
+print("fitting", flush=True)
+try:
+    calls[0](orders[1])
+except KeyboardInterrupt:
+    steps = [int(m.optimizer.iterations.numpy()) for m in models]
+    print("stopped", steps, flush=True)
+    sys.exit(3)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.jax
+@pytest.mark.parametrize("fit,runs", [("CompiledFit", 1), ("LockstepFit", 2)])
+def test_ctrl_c_stops_a_long_fit_between_epochs(fit, runs):
+    # 100,001 one-step epochs: minutes on any machine. A fit compiled as
+    # one call would hear Ctrl-C only at its end; ours stops within an
+    # epoch, and the models keep the epochs they finished.
+    import os
+    import pathlib
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    with subprocess.Popen(
+        [sys.executable, "-c", _LONG_FIT.format(fit=fit, runs=runs)],
+        cwd=pathlib.Path(__file__).parents[1], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    ) as process:
+        try:
+            assert process.stdout.readline().strip() == "fitting"
+            time.sleep(2)
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=120)
+        finally:
+            process.kill()
+    assert process.returncode == 3, err[-2000:]
+    steps = [int(s) for s in out.split("[")[1].split("]")[0].split(",")]
+    # 1 step from the warm-up fit, then some of the long one, not all.
+    assert all(1 < step < 100_001 for step in steps), steps
+    assert len(set(steps)) == 1

@@ -6,8 +6,12 @@ keeps runs from being trained together. `CompiledFit` runs Keras's own
 `train_step` (so the maths is the model's: its compiled loss with the
 regularization losses, its optimizer's update, `MCDropout`'s training
 masks from the layers' seed generators) for every batch of every epoch
-inside one `jax.jit` (a scan over epochs and batches) or one
-`tf.function` (a loop over them).
+in compiled code: one `tf.function` call per epoch (a loop over its
+batches), or under JAX one `jax.jit` call per epoch (a scan over its
+batches) on an accelerator and one jitted train step per batch on a CPU,
+where XLA runs convolutions inside a scan about ten times slower. Python
+only steps from one epoch to the next, and Ctrl-C stops a long fit there,
+within an epoch (`keras_dbal.utils.interrupts`).
 
 The batch order is explicit: `epoch_orders(seed, n, epochs)` draws one
 permutation per epoch from the seed, so a fit is reproducible whatever
@@ -17,8 +21,8 @@ partial last batch, as `model.fit` does.
 `LockstepFit` trains K models of one architecture together, each on its
 own labelled set of the same size and its own batch orders (the runs of
 an experiment, which all hold the same number of labels at each round):
-under JAX one `jax.vmap` of the scan over the K stacked states, under
-TensorFlow the K train steps side by side in one `tf.function`.
+under JAX one `jax.vmap` of the epoch's scan over the K stacked states,
+under TensorFlow the K train steps side by side in one `tf.function`.
 """
 
 import keras
@@ -27,6 +31,7 @@ import numpy as np
 from keras_dbal import backend
 from keras_dbal.sampling.model_split import all_layers
 from keras_dbal.utils import validation
+from keras_dbal.utils.interrupts import deferred_interrupt
 
 __all__ = ["CompiledFit", "LockstepFit", "epoch_orders"]
 
@@ -47,7 +52,7 @@ def epoch_orders(seed, num_items, epochs):
 
 
 class CompiledFit:
-    """Fits a compiled model for all epochs of given batch orders at once.
+    """Fits a compiled model in compiled code, epoch by epoch.
 
     Args:
         model: A compiled, built Keras model. It is trained in place: its
@@ -76,6 +81,13 @@ class CompiledFit:
             y: Their labels, `(N,)`.
             orders: `(epochs, N)` permutations (see `epoch_orders`).
         """
+        self._fit_as(self.model, x, y, orders)
+
+    def _fit_as(self, model, x, y, orders):
+        """Train `model` with this fit's compiled step. Another model than
+        `self.model` only under JAX, where the step is a pure function of
+        the state, and only one built and compiled as `self.model` was
+        (the lockstep engine's groups): K runs then compile once."""
         x = np.asarray(x, dtype=keras.backend.floatx())
         y = np.asarray(y)
         orders = np.asarray(orders, dtype="int32")
@@ -85,7 +97,8 @@ class CompiledFit:
                 f"(epochs, {len(x)}) positions for {len(x)} images and "
                 f"{len(y)} labels. Received shape {orders.shape}."
             )
-        _prepare(self.model, x, y)
+        for prepared in {id(model): model, id(self.model): self.model}.values():
+            _prepare(prepared, x, y)
         key = _trace_key([self.model])
         if self._function is None or key != self._key:
             self._key = key
@@ -94,7 +107,7 @@ class CompiledFit:
                 if backend.name() == "jax"
                 else _tensorflow_fit(self.model, self.batch_size)
             )
-        self._function(x, y, orders)
+        self._function(model, x, y, orders)
 
 
 class LockstepFit:
@@ -181,32 +194,47 @@ def _batches(num_items, batch_size):
     return num_items // batch_size, num_items % batch_size
 
 
-def _jax_epochs(model, batch_size):
-    """The pure function `(state, x, y, orders) -> state` of one fit."""
+def _jax_epoch(model, batch_size):
+    """The pure function `(state, x, y, order) -> state` of one epoch."""
     import jax
 
-    def epochs(state, x, y, orders):
+    def epoch(state, x, y, order):
         full, last = _batches(x.shape[0], batch_size)
 
         def step(state, batch):
             return model.train_step(state, batch)[1], None
 
-        def epoch(state, order):
-            xs, ys = x[order], y[order]
-            if full:
-                cut = full * batch_size
-                state, _ = jax.lax.scan(step, state, (
-                    xs[:cut].reshape((full, batch_size) + xs.shape[1:]),
-                    ys[:cut].reshape((full, batch_size) + ys.shape[1:]),
-                ))
-            if last:
-                state, _ = step(state, (xs[-last:], ys[-last:]))
-            return state, None
-
-        state, _ = jax.lax.scan(epoch, state, orders)
+        xs, ys = x[order], y[order]
+        if full:
+            cut = full * batch_size
+            state, _ = jax.lax.scan(step, state, (
+                xs[:cut].reshape((full, batch_size) + xs.shape[1:]),
+                ys[:cut].reshape((full, batch_size) + ys.shape[1:]),
+            ))
+        if last:
+            state, _ = step(state, (xs[-last:], ys[-last:]))
         return state
 
-    return epochs
+    return epoch
+
+
+def _jax_stepper(model, batch_size):
+    """`(state, x, y, order) -> state` of one epoch as a Python loop over
+    one jitted train step. XLA:CPU runs convolutions inside a scan about
+    ten times slower than the same step called alone (benchmarks/engine.py),
+    so on a CPU the loop is the faster compiled fit."""
+    import jax
+
+    @jax.jit
+    def step(state, x, y, positions):
+        return model.train_step(state, (x[positions], y[positions]))[1]
+
+    def epoch(state, x, y, order):
+        for start in range(0, len(order), batch_size):
+            state = step(state, x, y, order[start:start + batch_size])
+        return state
+
+    return epoch
 
 
 def _groups(model):
@@ -219,15 +247,31 @@ def _groups(model):
     )
 
 
+def _jax_state(model):
+    return tuple([v.value for v in group] for group in _groups(model))
+
+
 def _jax_fit(model, batch_size):
     import jax
+    import jax.numpy as jnp
 
-    jitted = jax.jit(_jax_epochs(model, batch_size))
+    if backend.has_accelerator():
+        epoch = jax.jit(_jax_epoch(model, batch_size))
+    else:
+        epoch = _jax_stepper(model, batch_size)
 
-    def fit(x, y, orders):
-        groups = _groups(model)
-        state = tuple([v.value for v in group] for group in groups)
-        _assign(groups, jitted(state, x, y, orders))
+    def fit(target, x, y, orders):
+        state = _jax_state(target)
+        x, y = jnp.asarray(x), jnp.asarray(y)
+        # One call per epoch: Ctrl-C is honoured between epochs, and the
+        # model keeps the epochs it finished, as under TensorFlow.
+        try:
+            with deferred_interrupt() as stop:
+                for order in orders:
+                    stop.check()
+                    state = epoch(state, x, y, order)
+        finally:
+            _assign(_groups(target), state)
 
     return fit
 
@@ -237,21 +281,24 @@ def _jax_lockstep(models, batch_size):
     import jax.numpy as jnp
 
     # The first model's step is pure: it serves every run's state.
-    jitted = jax.jit(jax.vmap(_jax_epochs(models[0], batch_size)))
+    epoch = jax.jit(jax.vmap(_jax_epoch(models[0], batch_size)))
 
     def fit(xs, ys, orders):
-        states = [
-            tuple([v.value for v in group] for group in _groups(model))
-            for model in models
-        ]
         stacked = jax.tree_util.tree_map(
-            lambda *values: jnp.stack(values), *states
+            lambda *values: jnp.stack(values),
+            *[_jax_state(model) for model in models],
         )
-        stacked = jitted(stacked, xs, ys, orders)
-        for index, model in enumerate(models):
-            _assign(_groups(model), jax.tree_util.tree_map(
-                lambda value, index=index: value[index], stacked
-            ))
+        xs, ys = jnp.asarray(xs), jnp.asarray(ys)
+        try:
+            with deferred_interrupt() as stop:
+                for index in range(orders.shape[1]):
+                    stop.check()
+                    stacked = epoch(stacked, xs, ys, orders[:, index])
+        finally:
+            for index, model in enumerate(models):
+                _assign(_groups(model), jax.tree_util.tree_map(
+                    lambda value, index=index: value[index], stacked
+                ))
 
     return fit
 
@@ -262,21 +309,40 @@ def _assign(groups, values):
             variable.assign(value)
 
 
+def _by_epoch(epoch, x, y, orders):
+    """One call of the traced `epoch` per epoch, Ctrl-C honoured between
+    them. The concrete function skips the signature matching of a
+    `tf.function` call: 50 epochs cost 11% more than one call of them all
+    at 20 labels, 1% at 200 (benchmarks/engine.py's CNN, 2 CPU cores)."""
+    import tensorflow as tf
+
+    if not len(orders):
+        return
+    step = epoch.get_concrete_function(x, y, tf.constant(orders[0]))
+    with deferred_interrupt() as stop:
+        for order in orders:
+            stop.check()
+            step(x, y, tf.constant(order))
+
+
 def _tensorflow_fit(model, batch_size):
     import tensorflow as tf
 
     backend.quiet_retracing_notes()
 
     @tf.function(reduce_retracing=True)
-    def fit(x, y, orders):
-        num_items = tf.shape(x)[0]
-        for epoch in tf.range(tf.shape(orders)[0]):
-            order = orders[epoch]
-            for start in tf.range(0, num_items, batch_size):
-                positions = order[start:start + batch_size]
-                model.train_step(
-                    (tf.gather(x, positions), tf.gather(y, positions))
-                )
+    def epoch(x, y, order):
+        for start in tf.range(0, tf.shape(x)[0], batch_size):
+            positions = order[start:start + batch_size]
+            model.train_step(
+                (tf.gather(x, positions), tf.gather(y, positions))
+            )
+
+    def fit(target, x, y, orders):
+        if target is not model:
+            raise ValueError("A TensorFlow compiled fit trains its own model.")
+        x, y = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
+        _by_epoch(epoch, x, y, orders)
 
     return fit
 
@@ -287,17 +353,19 @@ def _tensorflow_lockstep(models, batch_size):
     backend.quiet_retracing_notes()
 
     @tf.function(reduce_retracing=True)
+    def epoch(xs, ys, orders):
+        for start in tf.range(0, tf.shape(xs)[1], batch_size):
+            # The K steps are independent: TensorFlow may run them
+            # side by side.
+            for index, model in enumerate(models):
+                positions = orders[index, start:start + batch_size]
+                model.train_step((
+                    tf.gather(xs[index], positions),
+                    tf.gather(ys[index], positions),
+                ))
+
     def fit(xs, ys, orders):
-        num_items = tf.shape(xs)[1]
-        for epoch in tf.range(tf.shape(orders)[1]):
-            for start in tf.range(0, num_items, batch_size):
-                # The K steps are independent: TensorFlow may run them
-                # side by side.
-                for index, model in enumerate(models):
-                    positions = orders[index, epoch, start:start + batch_size]
-                    model.train_step((
-                        tf.gather(xs[index], positions),
-                        tf.gather(ys[index], positions),
-                    ))
+        xs, ys = tf.convert_to_tensor(xs), tf.convert_to_tensor(ys)
+        _by_epoch(epoch, xs, ys, np.moveaxis(orders, 1, 0))
 
     return fit

@@ -124,11 +124,19 @@ def _compiled_fits(learners, plans, strategy):
     if plans[-1][0] is not None:
         # The global seed as the last sequential fit leaves it.
         keras.utils.set_random_seed(plans[-1][0])
-    if strategy == "compiled":
+    if strategy == "compiled" and backend.name() != "jax":
         for learner, order in zip(learners, orders, strict=True):
             CompiledFit(learner.model, batch_size)(
                 learner.x_labelled_, learner.y_labelled_, order
             )
+        return
+    if strategy == "compiled":
+        # Under JAX the step is pure: one compile serves a group's runs.
+        for group in _same_model(learners):
+            fit = CompiledFit(learners[group[0]].model, batch_size)
+            for i in group:
+                fit._fit_as(learners[i].model, learners[i].x_labelled_,
+                            learners[i].y_labelled_, orders[i])
         return
     for group in _same_model(learners):
         LockstepFit([learners[i].model for i in group], batch_size)(

@@ -1,0 +1,47 @@
+"""Ctrl-C during a long compiled computation.
+
+Python raises `KeyboardInterrupt` at whatever line runs when Ctrl-C
+arrives. Between the compiled calls of a long fit that line is often
+inside TensorFlow's own Python (a finalizer, a callback), which reports
+the exception as "unraisable" and carries on: the fit ignores Ctrl-C to
+its end. `deferred_interrupt` hears Ctrl-C instead and lets the loop raise
+it where it is safe, between two calls.
+"""
+
+import contextlib
+import signal
+import threading
+
+
+class _Heard:
+    def __init__(self):
+        self.interrupted = False
+
+    def check(self):
+        """Raise `KeyboardInterrupt` if Ctrl-C came since the start."""
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+    def _hear(self, signum, frame):
+        self.interrupted = True
+
+
+@contextlib.contextmanager
+def deferred_interrupt():
+    """A context whose `check()` raises `KeyboardInterrupt` once Ctrl-C
+    (SIGINT) has come. Only where Python's own handler is installed, in
+    the main thread; elsewhere SIGINT is left as it was and `check()`
+    never raises."""
+    heard = _Heard()
+    ours = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+    if ours:
+        signal.signal(signal.SIGINT, heard._hear)
+    try:
+        yield heard
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    heard.check()
