@@ -1,4 +1,4 @@
-"""Keep TensorFlow's start-up log lines off the `keras-dbal` command's stderr.
+"""Keep TensorFlow's start-up log lines off our commands' stderr.
 
 Importing TensorFlow and letting it look for devices prints notes such as
 "Could not find cuda drivers" and "failed call to cuInit: ... CUDA error"
@@ -26,12 +26,15 @@ _START_UP_NOTE = re.compile(
 
 
 def started_as_command():
-    """Whether keras_dbal is the program: `keras-dbal` or `-m keras_dbal`."""
+    """Whether keras_dbal's own program runs: `keras-dbal`, `-m keras_dbal`
+    or one of the repository's `-m benchmarks.NAME`."""
     if sys.argv and os.path.basename(sys.argv[0]) == "keras-dbal":
         return True
     argv = getattr(sys, "orig_argv", [])
     return any(
-        flag == "-m" and module == "keras_dbal"
+        flag == "-m" and (
+            module == "keras_dbal" or module.startswith("benchmarks.")
+        )
         for flag, module in zip(argv, argv[1:], strict=False)
     )
 

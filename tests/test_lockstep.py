@@ -83,7 +83,7 @@ def test_engine_equals_the_sequential_learner(digits, sequential, strategy):
 
 def test_auto_picks_the_measured_strategy_for_this_device():
     device = "gpu" if backend.has_accelerator() else "cpu"
-    expected = {"tensorflow": "compiled", "jax": "sequential"}
+    expected = {"tensorflow": "lockstep", "jax": "compiled"}
     if device == "cpu":
         assert lockstep.choose("auto") == expected[keras.backend.backend()]
     assert lockstep.choose("lockstep") == "lockstep"

@@ -27,3 +27,40 @@ def test_start_up_notes_are_dropped_and_the_rest_kept():
     assert _quiet.keep_lines(b"no newline at the end") == (
         b"no newline at the end"
     )
+
+
+@pytest.mark.parametrize(
+    "argv, orig_argv, ours",
+    [
+        (["keras-dbal", "run"], ["python", "keras-dbal", "run"], True),
+        (["-m"], ["python", "-m", "keras_dbal", "run"], True),
+        (["-m"], ["python", "-m", "benchmarks.engine", "--runs", "2"], True),
+        # A user's own program, -m of another package: theirs, left alone.
+        (["train.py"], ["python", "train.py"], False),
+        (["-m"], ["python", "-m", "mybenchmarks.engine"], False),
+    ],
+)
+def test_our_commands_are_told_from_a_users_program(
+    argv, orig_argv, ours, monkeypatch
+):
+    monkeypatch.setattr("sys.argv", argv)
+    monkeypatch.setattr("sys.orig_argv", orig_argv)
+    assert _quiet.started_as_command() is ours
+
+
+@pytest.mark.slow
+def test_a_benchmark_prints_no_tensorflow_log_lines():
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items()
+           if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.engine", "--help"],
+        capture_output=True, text=True, env=env, timeout=600,
+        cwd=pathlib.Path(__file__).parents[1],
+    )
+    assert result.returncode == 0 and "--runs" in result.stdout
+    assert result.stderr == ""

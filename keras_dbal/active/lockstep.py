@@ -8,12 +8,14 @@ of three ways, all on the same epoch orders and so to the same weights
 (up to float rounding):
 
 - `"sequential"`: each learner's own `model.fit`, one after another (the
-  reference, and the fastest way under JAX on a CPU);
-- `"compiled"`: each model's whole fit in one compiled call
-  (`CompiledFit`), which removes Keras's per-batch Python;
-- `"lockstep"`: the K fits as one compiled call (`LockstepFit`): under JAX
-  one `jax.vmap` over the K stacked states, the way to fill a GPU with the
-  small batches of active learning.
+  reference);
+- `"compiled"`: each model's fit in compiled code, a call per epoch
+  (`CompiledFit`), without Keras's per-batch Python (the fastest way
+  under JAX on a CPU);
+- `"lockstep"`: the K fits together, a call per epoch (`LockstepFit`):
+  under JAX one `jax.vmap` over the K stacked states, the way to fill a
+  GPU with the small batches of active learning; under TensorFlow the K
+  train steps side by side (the fastest way on a CPU).
 
 `"auto"` picks by device from what `benchmarks/engine.py` measured (see
 `STRATEGY_BY_DEVICE`). `simulate_together` is `simulate` for K learners:
@@ -37,17 +39,16 @@ __all__ = ["STRATEGIES", "STRATEGY_BY_DEVICE", "choose", "fit_together"]
 STRATEGIES = ("sequential", "compiled", "lockstep")
 
 # One round's fit of K = 8 runs, each strategy against 8 `model.fit` calls,
-# measured by benchmarks/engine.py on 2 CPU cores (README, "Fitting many
-# runs"): under TensorFlow the compiled fit's first call (which every
-# round pays) was 1.79x faster at 20 labels and 1.60x at 200, the lockstep
-# call over 3 minutes at 200; under JAX the compiled fit was 4x slower
-# (0.24x), and the lockstep call did not finish two calls in 270 s. The
-# GPU choice is not measured yet: lockstep is what a GPU needs to run the
-# small fits side by side, and benchmarks/device_run.sh measures before it
-# chooses.
+# measured by benchmarks/engine.py on 2 CPU cores, first calls (which every
+# round pays) at 20 / 200 labels (README, "Fitting many runs"): under
+# TensorFlow lockstep 1.64x / 2.03x, compiled 1.49x / 1.81x; under JAX
+# compiled 1.97x / 1.15x, lockstep 0.75x at 20 (XLA:CPU's vmapped
+# convolutions are slow). The GPU choice is not measured yet: lockstep is
+# what a GPU needs to run the small fits side by side, and
+# benchmarks/device_run.sh measures before it chooses.
 STRATEGY_BY_DEVICE = {
-    ("cpu", "tensorflow"): "compiled",
-    ("cpu", "jax"): "sequential",
+    ("cpu", "tensorflow"): "lockstep",
+    ("cpu", "jax"): "compiled",
     ("gpu", "tensorflow"): "lockstep",
     ("gpu", "jax"): "lockstep",
 }

@@ -11,13 +11,17 @@ members without `MCDropout`, whose passes would all agree), K x T samples.
 """
 
 import inspect
+import math
 
+import keras
+import numpy as np
 from keras import ops
 
 from keras_dbal.backend import fold_in
 from keras_dbal.layers.mask_scope import MaskScope
 from keras_dbal.models.ensemble import Ensemble
 from keras_dbal.sampling.masks import masker
+from keras_dbal.sampling.model_split import all_layers
 from keras_dbal.sampling.model_split import split_model
 from keras_dbal.sampling.model_split import split_off_dropout
 from keras_dbal.sampling.model_split import stochastic_layers
@@ -60,6 +64,36 @@ class FoldedForward:
         if self.prefix is not None and self.suffix is not None:
             # The first dropout and what follows it (see split_off_dropout).
             self.fused = split_off_dropout(model, self.suffix)
+
+    def bytes_per_item(self):
+        """An estimate of the memory one pool image takes in `samples`:
+        every layer's output (as the model was built), T-fold after the
+        split. None when no layer's output shape is known (a subclassed
+        model)."""
+        if self.suffix is None:
+            folds = 1
+        else:
+            folds = self.member_passes if self.ensemble else self.mc_samples
+        once = set() if self.prefix is None else {
+            id(layer) for layer in all_layers(self.prefix)
+        }
+        total, known = 0, False
+        for layer in all_layers(self.model)[1:]:
+            nodes = getattr(layer, "_inbound_nodes", None)
+            if isinstance(layer, keras.Model) or not nodes:
+                continue  # a nested model's own layers are counted
+            for tensor in keras.tree.flatten(nodes[0].output_tensors):
+                shape = tuple(tensor.shape)[1:]
+                if any(size is None for size in shape):
+                    continue
+                try:
+                    item = np.dtype(tensor.dtype).itemsize
+                except TypeError:
+                    item = 4
+                size = math.prod(shape) * item
+                total += size if id(layer) in once else size * folds
+                known = True
+        return total if known else None
 
     def samples(self, images, seed):
         """`(B, ...)` images -> `(T, B, C)` probabilities."""

@@ -53,6 +53,10 @@ __all__ = ["MCSampler"]
 # large enough to keep a CPU's or GPU's matmul units busy, small enough that
 # a chunk's activations stay well inside memory.
 _FOLDED_ROWS = 8192
+# ... and fewer when a chunk's layer outputs would pass this estimate (large
+# images, a model whose convolutions run T-fold): 8192 rows of 224x224
+# feature maps would not fit any machine.
+_ACTIVATION_BYTES = 1 << 30
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +90,8 @@ class MCSampler:
         mc_samples: T, the number of stochastic forward passes per item.
         chunk_size: Pool items per compiled call. `None` picks
             `max(1, 8192 // mc_samples)`, so a chunk folds to about 8192
-            rows.
+            rows, or fewer where the model's layer outputs for a chunk
+            (each layer's, T-fold after the split) would pass 1 GiB.
         consistent_masks: If True, sample t uses the same dropout masks for
             every pool item (BatchBALD); if False, every item and sample
             gets its own masks (Gal et al., 2017).
@@ -128,9 +133,8 @@ class MCSampler:
             )
         self.model = model
         self.mc_samples = validation.positive_int(mc_samples, "mc_samples")
-        if chunk_size is None:
-            chunk_size = max(1, _FOLDED_ROWS // self.mc_samples)
-        self.chunk_size = validation.positive_int(chunk_size, "chunk_size")
+        if chunk_size is not None:
+            validation.positive_int(chunk_size, "chunk_size")
         self.consistent_masks = bool(consistent_masks)
         self.split = bool(split)
         self.from_logits = bool(from_logits)
@@ -142,6 +146,13 @@ class MCSampler:
             consistent_masks=self.consistent_masks,
             from_logits=self.from_logits,
         )
+        if chunk_size is None:
+            chunk_size = max(1, _FOLDED_ROWS // self.mc_samples)
+            per_item = self._passes.bytes_per_item()
+            if per_item:
+                chunk_size = max(1, min(chunk_size,
+                                        _ACTIVATION_BYTES // per_item))
+        self.chunk_size = validation.positive_int(chunk_size, "chunk_size")
         self.prefix_ = self._passes.prefix
         self.suffix_ = self._passes.suffix
         self._compiled = {}
