@@ -8,7 +8,32 @@ A pool is a numpy array, a tensor, or a `tf.data.Dataset` of images (or of
 import numpy as np
 from keras import ops
 
-__all__ = ["array_positions", "iter_chunks", "pool_length"]
+__all__ = [
+    "array_positions",
+    "automatic_chunk_size",
+    "iter_chunks",
+    "pool_length",
+]
+
+# Rows of the folded (T * chunk) batch that the automatic chunk size aims at:
+# large enough to keep a CPU's or GPU's matmul units busy, small enough that
+# a chunk's activations stay well inside memory.
+FOLDED_ROWS = 8192
+# ... and fewer when a chunk's layer outputs would pass this estimate (large
+# images, a model whose convolutions run T-fold): 8192 rows of 224x224
+# feature maps would not fit any machine.
+ACTIVATION_BYTES = 1 << 30
+
+
+def automatic_chunk_size(mc_samples, bytes_per_item=None):
+    """Pool items per compiled call: `FOLDED_ROWS // mc_samples`, fewer
+    when `bytes_per_item` (a model's layer outputs for one item, see
+    `FoldedForward.bytes_per_item`) times the chunk would pass
+    `ACTIVATION_BYTES`; at least 1."""
+    chunk_size = FOLDED_ROWS // mc_samples
+    if bytes_per_item:
+        chunk_size = min(chunk_size, ACTIVATION_BYTES // bytes_per_item)
+    return max(1, chunk_size)
 
 
 def iter_chunks(pool, chunk_size, indices=None, item_ndim=None, exclude=None):

@@ -41,6 +41,7 @@ from keras import ops
 
 from keras_dbal import backend
 from keras_dbal.sampling.chunks import array_positions
+from keras_dbal.sampling.chunks import automatic_chunk_size
 from keras_dbal.sampling.chunks import iter_chunks
 from keras_dbal.sampling.chunks import pool_length
 from keras_dbal.sampling.forward import FoldedForward
@@ -48,16 +49,6 @@ from keras_dbal.sampling.model_split import stochastic_layers
 from keras_dbal.utils import validation
 
 __all__ = ["MCSampler"]
-
-# Rows of the folded (T * chunk) batch that the automatic chunk size aims at:
-# large enough to keep a CPU's or GPU's matmul units busy, small enough that
-# a chunk's activations stay well inside memory.
-_FOLDED_ROWS = 8192
-# ... and fewer when a chunk's layer outputs would pass this estimate (large
-# images, a model whose convolutions run T-fold): 8192 rows of 224x224
-# feature maps would not fit any machine.
-_ACTIVATION_BYTES = 1 << 30
-
 
 @dataclasses.dataclass(frozen=True)
 class _Output:
@@ -147,11 +138,9 @@ class MCSampler:
             from_logits=self.from_logits,
         )
         if chunk_size is None:
-            chunk_size = max(1, _FOLDED_ROWS // self.mc_samples)
-            per_item = self._passes.bytes_per_item()
-            if per_item:
-                chunk_size = max(1, min(chunk_size,
-                                        _ACTIVATION_BYTES // per_item))
+            chunk_size = automatic_chunk_size(
+                self.mc_samples, self._passes.bytes_per_item()
+            )
         self.chunk_size = validation.positive_int(chunk_size, "chunk_size")
         self.prefix_ = self._passes.prefix
         self.suffix_ = self._passes.suffix
