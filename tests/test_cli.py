@@ -1,6 +1,7 @@
 import csv
 import json
 import os
+import pathlib
 import re
 import subprocess
 import sys
@@ -87,14 +88,19 @@ def test_run_writes_plot_csv_and_json(tmp_path):
     assert len(results["runs"]) == 3
 
 
-def test_help_prints_no_tensorflow_log_lines():
+@pytest.mark.parametrize(
+    "module, expected",
+    [("keras_dbal", "query"), ("benchmarks.engine", "--runs")],
+)
+def test_help_prints_no_tensorflow_log_lines(module, expected):
     env = {key: value for key, value in os.environ.items()
            if key != "TF_CPP_MIN_LOG_LEVEL"}
     result = subprocess.run(
-        [sys.executable, "-m", "keras_dbal", "--help"],
+        [sys.executable, "-m", module, "--help"],
         capture_output=True, text=True, env=env, timeout=600,
+        cwd=pathlib.Path(__file__).parents[1],
     )
-    assert result.returncode == 0 and "query" in result.stdout
+    assert result.returncode == 0 and expected in result.stdout
     assert result.stderr == ""
 
 

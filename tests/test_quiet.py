@@ -47,20 +47,3 @@ def test_our_commands_are_told_from_a_users_program(
     monkeypatch.setattr("sys.orig_argv", orig_argv)
     assert _quiet.started_as_command() is ours
 
-
-@pytest.mark.slow
-def test_a_benchmark_prints_no_tensorflow_log_lines():
-    import os
-    import pathlib
-    import subprocess
-    import sys
-
-    env = {key: value for key, value in os.environ.items()
-           if key != "TF_CPP_MIN_LOG_LEVEL"}
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.engine", "--help"],
-        capture_output=True, text=True, env=env, timeout=600,
-        cwd=pathlib.Path(__file__).parents[1],
-    )
-    assert result.returncode == 0 and "--runs" in result.stdout
-    assert result.stderr == ""
