@@ -33,10 +33,20 @@ def started_as_command():
     argv = getattr(sys, "orig_argv", [])
     return any(
         flag == "-m" and (
-            module == "keras_dbal" or module.startswith("benchmarks.")
+            module == "keras_dbal"
+            or module.startswith("benchmarks.") and _our_benchmarks()
         )
         for flag, module in zip(argv, argv[1:], strict=False)
     )
+
+
+def _our_benchmarks():
+    """Whether the `benchmarks` package being run is keras_dbal's: the one
+    beside this package, not a user's own of the same name."""
+    package = sys.modules.get("benchmarks")
+    path = getattr(package, "__file__", None) or ""
+    ours = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.path.dirname(os.path.dirname(os.path.abspath(path))) == ours
 
 
 def start_backend_quietly():

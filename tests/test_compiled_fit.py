@@ -144,7 +144,11 @@ def test_model_fit_in_drawn_orders_equals_one_call(digits):
 
 
 _LONG_FIT = """
+import signal
 import sys
+# As in a terminal, whatever the parent ignores (a shell's background job
+# starts with SIGINT ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 from keras_dbal.active.compiled_fit import {fit}, epoch_orders
 from tests.test_compiled_fit import compiled_cnn
@@ -175,31 +179,67 @@ except KeyboardInterrupt:
 @pytest.mark.slow
 @pytest.mark.jax
 @pytest.mark.parametrize("fit,runs", [("CompiledFit", 1), ("LockstepFit", 2)])
-def test_ctrl_c_stops_a_long_fit_between_epochs(fit, runs):
+def test_ctrl_c_stops_a_long_fit_between_epochs(fit, runs, tmp_path):
     # 100,001 one-step epochs: minutes on any machine. A fit compiled as
     # one call would hear Ctrl-C only at its end; ours stops within an
     # epoch, and the models keep the epochs they finished.
     import os
     import pathlib
+    import select
     import signal
     import subprocess
     import sys
     import time
 
-    with subprocess.Popen(
+    with open(tmp_path / "stderr", "w+") as err, subprocess.Popen(
         [sys.executable, "-c", _LONG_FIT.format(fit=fit, runs=runs)],
         cwd=pathlib.Path(__file__).parents[1], stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+        stderr=err, text=True, env=dict(os.environ),
     ) as process:
         try:
+            ready, _, _ = select.select([process.stdout], [], [], 300)
+            assert ready, "the child never started its long fit"
             assert process.stdout.readline().strip() == "fitting"
             time.sleep(2)
             process.send_signal(signal.SIGINT)
-            out, err = process.communicate(timeout=120)
+            out, _ = process.communicate(timeout=120)
         finally:
             process.kill()
-    assert process.returncode == 3, err[-2000:]
+        err.seek(0)
+        assert process.returncode == 3, err.read()[-2000:]
     steps = [int(s) for s in out.split("[")[1].split("]")[0].split(",")]
     # 1 step from the warm-up fit, then some of the long one, not all.
     assert all(1 < step < 100_001 for step in steps), steps
     assert len(set(steps)) == 1
+
+
+def test_a_second_ctrl_c_raises_at_once_and_the_handler_comes_back():
+    import signal
+
+    from keras_dbal.utils.interrupts import deferred_interrupt
+
+    # As in a terminal, even where the test runner ignores SIGINT.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _second_ctrl_c(deferred_interrupt)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _second_ctrl_c(deferred_interrupt):
+    import signal
+
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_interrupt() as stop:
+            signal.raise_signal(signal.SIGINT)
+            assert stop.interrupted  # heard, not raised
+            with pytest.raises(KeyboardInterrupt):
+                signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # Leaving the context after one Ctrl-C raises it; without one, nothing.
+    with pytest.raises(KeyboardInterrupt):
+        with deferred_interrupt():
+            signal.raise_signal(signal.SIGINT)
+    with deferred_interrupt() as stop:
+        stop.check()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

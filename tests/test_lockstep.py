@@ -155,3 +155,51 @@ def test_lockstep_groups_runs_one_train_step_can_serve():
     learners[4].model.compile(optimizer=keras.optimizers.Adam(epsilon=0.1),
                               loss="sparse_categorical_crossentropy")
     assert lockstep._same_model(learners) == [[0, 1], [2], [3], [4]]
+
+
+class HeadedModel(keras.Model):
+    """A subclassed model whose constructor takes a layer: Keras cannot
+    write its config (`get_config` raises NotImplementedError)."""
+
+    def __init__(self, head):
+        super().__init__()
+        self.flatten = keras.layers.Flatten()
+        self.dropout = keras_dbal.MCDropout(0.5, seed=0)
+        self.head = head
+
+    def call(self, inputs):
+        return self.head(self.dropout(self.flatten(inputs)))
+
+
+@pytest.mark.slow
+@pytest.mark.jax
+def test_subclassed_models_without_a_config_fit_together(digits):
+    (x, y), _ = digits
+
+    def learners():
+        found = []
+        for seed in (0, 1):
+            keras.utils.set_random_seed(seed)
+            model = HeadedModel(keras.layers.Dense(10, activation="softmax"))
+            model(x[:2])
+            model.compile("adam", "sparse_categorical_crossentropy")
+            learner = keras_dbal.ActiveLearner(
+                model, "bald", mc_samples=2, seed=seed,
+                fit_kwargs={"epochs": 2, "batch_size": 8},
+            )
+            picks = np.arange(seed, seed + 12)
+            learner.teach(x[picks], y[picks], fit=False)
+            found.append(learner)
+        return found
+
+    with pytest.raises(NotImplementedError):
+        learners()[0].model.get_config()
+    together, alone = learners(), learners()
+    assert lockstep._same_model(together) == [[0], [1]]
+    lockstep.fit_together(together)  # "auto": compiled or lockstep here
+    lockstep.fit_together(alone, strategy="sequential")
+    for ours, theirs in zip(together, alone, strict=True):
+        for a, b in zip(ours.model.weights, theirs.model.weights,
+                        strict=True):
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b),
+                                       atol=1e-5)

@@ -34,6 +34,7 @@ def test_start_up_notes_are_dropped_and_the_rest_kept():
     [
         (["keras-dbal", "run"], ["python", "keras-dbal", "run"], True),
         (["-m"], ["python", "-m", "keras_dbal", "run"], True),
+        # (`benchmarks` is the repository's own here: tests import it.)
         (["-m"], ["python", "-m", "benchmarks.engine", "--runs", "2"], True),
         # A user's own program, -m of another package: theirs, left alone.
         (["train.py"], ["python", "train.py"], False),
@@ -43,7 +44,20 @@ def test_start_up_notes_are_dropped_and_the_rest_kept():
 def test_our_commands_are_told_from_a_users_program(
     argv, orig_argv, ours, monkeypatch
 ):
+    import benchmarks  # noqa: F401
+
     monkeypatch.setattr("sys.argv", argv)
     monkeypatch.setattr("sys.orig_argv", orig_argv)
     assert _quiet.started_as_command() is ours
 
+
+
+def test_a_users_own_benchmarks_package_is_left_alone(monkeypatch, tmp_path):
+    import types
+
+    theirs = types.ModuleType("benchmarks")
+    theirs.__file__ = str(tmp_path / "benchmarks" / "__init__.py")
+    monkeypatch.setitem(__import__("sys").modules, "benchmarks", theirs)
+    monkeypatch.setattr("sys.argv", ["-m"])
+    monkeypatch.setattr("sys.orig_argv", ["python", "-m", "benchmarks.run"])
+    assert _quiet.started_as_command() is False

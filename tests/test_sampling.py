@@ -355,22 +355,36 @@ def test_random_acquisition_follows_the_samplers_seed(cnn, images):
     assert abs(many.mean() - 0.5) < 0.03
 
 
-def test_automatic_chunk_keeps_large_activations_within_a_budget():
-    # Small images: the chunk folds to about 8192 rows, as before.
+def test_automatic_chunk_keeps_small_models_at_8192_folded_rows():
     assert MCSampler(gal_cnn((28, 28, 1), seed=0), 20).chunk_size == 409
+
+
+def test_automatic_chunk_keeps_the_largest_activation_within_a_budget():
     # 96x96x3 images through a convolution the dropout comes before: the
-    # model cannot be split, so every layer's output is T-fold. By hand,
-    # float32: input 27,648 + dropout 27,648 + conv 94 * 94 * 16 = 141,376
-    # + flatten 141,376 + dense 10 values per sample.
+    # model cannot be split, so every layer runs T-fold. By hand, the
+    # largest output is the convolution's, 94 * 94 * 16 float32 values per
+    # sample; with its input beside it, twice that.
     inputs = keras.Input((96, 96, 3))
     hidden = MCDropout(0.25, seed=0)(inputs)
     hidden = keras.layers.Conv2D(16, 3)(hidden)
     hidden = keras.layers.Flatten()(hidden)
     outputs = keras.layers.Dense(10, activation="softmax")(hidden)
     model = keras.Model(inputs, outputs)
-    per_item = 4 * 20 * (27_648 + 27_648 + 141_376 + 141_376 + 10)
+    per_item = 2 * 4 * 20 * 94 * 94 * 16
     sampler = MCSampler(model, 20)
     assert sampler.prefix_ is None
-    assert sampler.chunk_size == (1 << 30) // per_item == 39
+    assert sampler.chunk_size == (1 << 30) // per_item == 47
+
+
+def test_automatic_chunk_without_known_shapes_and_a_given_one():
+    # Images of any size: nothing to estimate, the default stays.
+    inputs = keras.Input((None, None, 3))
+    hidden = MCDropout(0.25, seed=0)(inputs)
+    hidden = keras.layers.Conv2D(16, 3)(hidden)
+    outputs = keras.layers.Dense(10, activation="softmax")(
+        keras.layers.GlobalAveragePooling2D()(hidden)
+    )
+    model = keras.Model(inputs, outputs)
+    assert MCSampler(model, 20).chunk_size == 409
     # What the user asks for is kept.
-    assert MCSampler(model, 20, chunk_size=300).chunk_size == 300
+    assert MCSampler(model, 20, chunk_size=3000).chunk_size == 3000

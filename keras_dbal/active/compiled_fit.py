@@ -1,4 +1,4 @@
-"""Training a model for all its epochs in one compiled call.
+"""Training a model for all its epochs in compiled code.
 
 `model.fit` runs Python around every epoch and batch: on the small
 labelled sets of active learning that overhead is most of a fit, and it
@@ -9,9 +9,8 @@ masks from the layers' seed generators) for every batch of every epoch
 in compiled code: one `tf.function` call per epoch (a loop over its
 batches), or under JAX one `jax.jit` call per epoch (a scan over its
 batches) on an accelerator and one jitted train step per batch on a CPU,
-where XLA runs convolutions inside a scan about ten times slower. Python
-only steps from one epoch to the next, and Ctrl-C stops a long fit there,
-within an epoch (`keras_dbal.utils.interrupts`).
+where XLA runs convolutions inside a scan about ten times slower. Ctrl-C
+stops a long fit between two epochs (`keras_dbal.utils.interrupts`).
 
 The batch order is explicit: `epoch_orders(seed, n, epochs)` draws one
 permutation per epoch from the seed, so a fit is reproducible whatever
@@ -97,8 +96,13 @@ class CompiledFit:
                 f"(epochs, {len(x)}) positions for {len(x)} images and "
                 f"{len(y)} labels. Received shape {orders.shape}."
             )
-        for prepared in {id(model): model, id(self.model): self.model}.values():
-            _prepare(prepared, x, y)
+        if model is not self.model:
+            if backend.name() != "jax":
+                raise ValueError(
+                    "A TensorFlow compiled fit trains its own model only."
+                )
+            _prepare(self.model, x, y)  # whose step trains `model`
+        _prepare(model, x, y)
         key = _trace_key([self.model])
         if self._function is None or key != self._key:
             self._key = key
@@ -221,8 +225,10 @@ def _jax_epoch(model, batch_size):
 def _jax_stepper(model, batch_size):
     """`(state, x, y, order) -> state` of one epoch as a Python loop over
     one jitted train step. XLA:CPU runs convolutions inside a scan about
-    ten times slower than the same step called alone (benchmarks/engine.py),
-    so on a CPU the loop is the faster compiled fit."""
+    ten times slower than the same step called alone (one 20-label fit of
+    the paper's CNN: 14.6 s as a scan, 1.2 s as this loop; README,
+    "Fitting many runs"), so on a CPU the loop is the faster compiled
+    fit."""
     import jax
 
     @jax.jit
@@ -263,15 +269,16 @@ def _jax_fit(model, batch_size):
     def fit(target, x, y, orders):
         state = _jax_state(target)
         x, y = jnp.asarray(x), jnp.asarray(y)
-        # One call per epoch: Ctrl-C is honoured between epochs, and the
-        # model keeps the epochs it finished, as under TensorFlow.
-        try:
-            with deferred_interrupt() as stop:
+        # Epoch by epoch, each waited for (JAX would queue many ahead):
+        # Ctrl-C is heard between two, and the model keeps the epochs it
+        # finished, as under TensorFlow.
+        with deferred_interrupt() as stop:
+            try:
                 for order in orders:
                     stop.check()
-                    state = epoch(state, x, y, order)
-        finally:
-            _assign(_groups(target), state)
+                    state = jax.block_until_ready(epoch(state, x, y, order))
+            finally:
+                _assign(_groups(target), state)
 
     return fit
 
@@ -289,16 +296,18 @@ def _jax_lockstep(models, batch_size):
             *[_jax_state(model) for model in models],
         )
         xs, ys = jnp.asarray(xs), jnp.asarray(ys)
-        try:
-            with deferred_interrupt() as stop:
+        with deferred_interrupt() as stop:
+            try:
                 for index in range(orders.shape[1]):
                     stop.check()
-                    stacked = epoch(stacked, xs, ys, orders[:, index])
-        finally:
-            for index, model in enumerate(models):
-                _assign(_groups(model), jax.tree_util.tree_map(
-                    lambda value, index=index: value[index], stacked
-                ))
+                    stacked = jax.block_until_ready(
+                        epoch(stacked, xs, ys, orders[:, index])
+                    )
+            finally:
+                for index, model in enumerate(models):
+                    _assign(_groups(model), jax.tree_util.tree_map(
+                        lambda value, index=index: value[index], stacked
+                    ))
 
     return fit
 
@@ -339,8 +348,6 @@ def _tensorflow_fit(model, batch_size):
             )
 
     def fit(target, x, y, orders):
-        if target is not model:
-            raise ValueError("A TensorFlow compiled fit trains its own model.")
         x, y = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
         _by_epoch(epoch, x, y, orders)
 

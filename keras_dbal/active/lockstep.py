@@ -9,9 +9,9 @@ of three ways, all on the same epoch orders and so to the same weights
 
 - `"sequential"`: each learner's own `model.fit`, one after another (the
   reference);
-- `"compiled"`: each model's fit in compiled code, a call per epoch
-  (`CompiledFit`), without Keras's per-batch Python (the fastest way
-  under JAX on a CPU);
+- `"compiled"`: each model's fit in compiled code, a call per epoch (per
+  batch under JAX on a CPU) (`CompiledFit`), without the rest of
+  `model.fit`'s Python (the fastest way under JAX on a CPU);
 - `"lockstep"`: the K fits together, a call per epoch (`LockstepFit`):
   under JAX one `jax.vmap` over the K stacked states, the way to fill a
   GPU with the small batches of active learning; under TensorFlow the K
@@ -200,12 +200,16 @@ def _same_model(learners):
     groups = {}
     for position, learner in enumerate(learners):
         model = learner.model
-        key = json.dumps(
-            [_without_seeds(model.get_config()),
-             _without_seeds(model.get_compile_config()),
-             [tuple(v.shape) for v in model.variables]],
-            sort_keys=True, default=repr,
-        )
+        try:
+            key = json.dumps(
+                [_without_seeds(model.get_config()),
+                 _without_seeds(model.get_compile_config()),
+                 [tuple(v.shape) for v in model.variables]],
+                sort_keys=True, default=repr,
+            )
+        except (NotImplementedError, TypeError, ValueError):
+            # A subclassed model without a config: only itself for sure.
+            key = ("alone", position)
         groups.setdefault(key, []).append(position)
     return list(groups.values())
 

@@ -19,16 +19,16 @@ __all__ = [
 # large enough to keep a CPU's or GPU's matmul units busy, small enough that
 # a chunk's activations stay well inside memory.
 FOLDED_ROWS = 8192
-# ... and fewer when a chunk's layer outputs would pass this estimate (large
-# images, a model whose convolutions run T-fold): 8192 rows of 224x224
-# feature maps would not fit any machine.
+# ... and fewer when a chunk's largest layer output, with its input, would
+# pass this (large images, a model whose convolutions run T-fold): 8192
+# rows of 224x224 feature maps would not fit any machine.
 ACTIVATION_BYTES = 1 << 30
 
 
 def automatic_chunk_size(mc_samples, bytes_per_item=None):
     """Pool items per compiled call: `FOLDED_ROWS // mc_samples`, fewer
-    when `bytes_per_item` (a model's layer outputs for one item, see
-    `FoldedForward.bytes_per_item`) times the chunk would pass
+    when `bytes_per_item` (the largest layer output and its input for one
+    item, see `FoldedForward.bytes_per_item`) times the chunk would pass
     `ACTIVATION_BYTES`; at least 1."""
     chunk_size = FOLDED_ROWS // mc_samples
     if bytes_per_item:

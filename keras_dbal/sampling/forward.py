@@ -66,10 +66,11 @@ class FoldedForward:
             self.fused = split_off_dropout(model, self.suffix)
 
     def bytes_per_item(self):
-        """An estimate of the memory one pool image takes in `samples`:
-        every layer's output (as the model was built), T-fold after the
-        split. None when no layer's output shape is known (a subclassed
-        model)."""
+        """An estimate of the memory one pool image takes in `samples`: the
+        largest layer output (as the model was built; T-fold after the
+        split), twice, for the input and output of the layer that makes
+        it. None when a layer's output shape is not known (a subclassed
+        model, or images of any size)."""
         if self.suffix is None:
             folds = 1
         else:
@@ -77,23 +78,25 @@ class FoldedForward:
         once = set() if self.prefix is None else {
             id(layer) for layer in all_layers(self.prefix)
         }
-        total, known = 0, False
+        largest = 0
         for layer in all_layers(self.model)[1:]:
-            nodes = getattr(layer, "_inbound_nodes", None)
-            if isinstance(layer, keras.Model) or not nodes:
+            if isinstance(layer, keras.Model):
                 continue  # a nested model's own layers are counted
+            nodes = getattr(layer, "_inbound_nodes", None)
+            if not nodes:
+                return None
             for tensor in keras.tree.flatten(nodes[0].output_tensors):
                 shape = tuple(tensor.shape)[1:]
                 if any(size is None for size in shape):
-                    continue
+                    return None
                 try:
                     item = np.dtype(tensor.dtype).itemsize
                 except TypeError:
                     item = 4
                 size = math.prod(shape) * item
-                total += size if id(layer) in once else size * folds
-                known = True
-        return total if known else None
+                largest = max(largest, size if id(layer) in once
+                              else size * folds)
+        return 2 * largest if largest else None
 
     def samples(self, images, seed):
         """`(B, ...)` images -> `(T, B, C)` probabilities."""

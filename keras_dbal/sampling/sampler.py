@@ -81,8 +81,8 @@ class MCSampler:
         mc_samples: T, the number of stochastic forward passes per item.
         chunk_size: Pool items per compiled call. `None` picks
             `max(1, 8192 // mc_samples)`, so a chunk folds to about 8192
-            rows, or fewer where the model's layer outputs for a chunk
-            (each layer's, T-fold after the split) would pass 1 GiB.
+            rows, or fewer where a chunk's largest layer output and its
+            input (T-fold after the split) would pass 1 GiB.
         consistent_masks: If True, sample t uses the same dropout masks for
             every pool item (BatchBALD); if False, every item and sample
             gets its own masks (Gal et al., 2017).

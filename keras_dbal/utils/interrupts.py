@@ -23,13 +23,18 @@ class _Heard:
             raise KeyboardInterrupt
 
     def _hear(self, signum, frame):
+        if self.interrupted:
+            # Ctrl-C twice: the user will not wait for the call to end.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
         self.interrupted = True
 
 
 @contextlib.contextmanager
 def deferred_interrupt():
     """A context whose `check()` raises `KeyboardInterrupt` once Ctrl-C
-    (SIGINT) has come. Only where Python's own handler is installed, in
+    (SIGINT) has come, as does leaving it; a second Ctrl-C raises at once,
+    wherever Python is. Only where Python's own handler is installed, in
     the main thread; elsewhere SIGINT is left as it was and `check()`
     never raises."""
     heard = _Heard()
@@ -42,6 +47,6 @@ def deferred_interrupt():
     try:
         yield heard
     finally:
-        if ours:
+        if ours and signal.getsignal(signal.SIGINT) == heard._hear:
             signal.signal(signal.SIGINT, signal.default_int_handler)
     heard.check()
