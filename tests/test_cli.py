@@ -183,3 +183,35 @@ def test_init_defaults_are_init_sessions():
         if hasattr(args, name) and parameter.default is not parameter.empty:
             assert getattr(args, name) == parameter.default, name
     assert args.epochs == 50 and args.batch_size == 128
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_run_and_keeps_the_rounds_it_finished(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    with subprocess.Popen(
+        [sys.executable, "-m", "keras_dbal", "run", "--out", str(out),
+         "--quiet"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        # As in a terminal: a background job starts with SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    ) as process:
+        try:
+            deadline = time.monotonic() + 300
+            while not (out / "results.json").exists():
+                assert process.poll() is None, process.stderr.read()
+                assert time.monotonic() < deadline, "no round was written"
+                time.sleep(0.2)
+            time.sleep(1)
+            process.send_signal(signal.SIGINT)
+            _, err = process.communicate(timeout=120)
+        finally:
+            process.kill()
+    assert process.returncode == 130, err[-2000:]
+    assert "interrupted; what was saved before is intact" in err
+    results = json.loads((out / "results.json").read_text())
+    assert results["complete"] is False
+    runs = results["runs"]
+    assert runs and all(run["num_labelled"] for run in runs)

@@ -6,6 +6,7 @@ import keras_dbal.active.lockstep as lockstep
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.prediction import metrics
 from keras_dbal.utils import validation
+from keras_dbal.utils.interrupts import deferred_interrupt
 
 __all__ = ["simulate", "simulate_together"]
 
@@ -43,15 +44,17 @@ def simulate(
         verbose=1 if progress else 0,
         stateful_metrics=["labelled", "accuracy"],
     )
-    for _ in range(rounds):
-        chosen = learner.query(pool, n)
-        learner.teach(pool, pool.oracle(chosen), indices=chosen)
-        curve.append(measure(learner, x_test, y_test))
-        learner.history_[-1]["after_teach"] = curve[-1]
-        shown = [("labelled", learner.num_labelled)]
-        if "accuracy" in curve[-1]:
-            shown.append(("accuracy", curve[-1]["accuracy"]))
-        bar.add(1, shown)
+    with deferred_interrupt() as stop:  # see simulate_together
+        for _ in range(rounds):
+            stop.check()
+            chosen = learner.query(pool, n)
+            learner.teach(pool, pool.oracle(chosen), indices=chosen)
+            curve.append(measure(learner, x_test, y_test))
+            learner.history_[-1]["after_teach"] = curve[-1]
+            shown = [("labelled", learner.num_labelled)]
+            if "accuracy" in curve[-1]:
+                shown.append(("accuracy", curve[-1]["accuracy"]))
+            bar.add(1, shown)
     return curve
 
 
@@ -116,25 +119,31 @@ def simulate_together(
         rounds, x_test, y_test = _checked(
             learner, pool, rounds, x_test, y_test
         )
-    lockstep.fit_together(learners, strategy)
-    curves = [[measure(learner, x_test, y_test)] for learner in learners]
-    if on_round is not None:
-        on_round(curves)
-    bar = keras.utils.Progbar(
-        rounds, unit_name="round", verbose=1 if progress else 0,
-        stateful_metrics=["labelled"],
-    )
-    for _ in range(rounds):
-        for learner, pool in zip(learners, pools, strict=True):
-            chosen = learner.query(pool, n)
-            learner.teach(pool, pool.oracle(chosen), indices=chosen, fit=False)
+    # Ctrl-C is heard, and raised here between two steps: raised wherever
+    # Python happened to be, the frameworks' own callbacks often swallow it.
+    with deferred_interrupt() as stop:
         lockstep.fit_together(learners, strategy)
-        for learner, curve in zip(learners, curves, strict=True):
-            curve.append(measure(learner, x_test, y_test))
-            learner.history_[-1]["after_teach"] = curve[-1]
+        curves = [[measure(learner, x_test, y_test)] for learner in learners]
         if on_round is not None:
             on_round(curves)
-        bar.add(1, [("labelled", learners[0].num_labelled)])
+        bar = keras.utils.Progbar(
+            rounds, unit_name="round", verbose=1 if progress else 0,
+            stateful_metrics=["labelled"],
+        )
+        for _ in range(rounds):
+            for learner, pool in zip(learners, pools, strict=True):
+                stop.check()
+                chosen = learner.query(pool, n)
+                learner.teach(pool, pool.oracle(chosen), indices=chosen,
+                              fit=False)
+            stop.check()
+            lockstep.fit_together(learners, strategy)
+            for learner, curve in zip(learners, curves, strict=True):
+                curve.append(measure(learner, x_test, y_test))
+                learner.history_[-1]["after_teach"] = curve[-1]
+            if on_round is not None:
+                on_round(curves)
+            bar.add(1, [("labelled", learners[0].num_labelled)])
     return curves
 
 

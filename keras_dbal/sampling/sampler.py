@@ -46,6 +46,7 @@ from keras_dbal.sampling.chunks import iter_chunks
 from keras_dbal.sampling.chunks import pool_length
 from keras_dbal.sampling.forward import FoldedForward
 from keras_dbal.sampling.model_split import stochastic_layers
+from keras_dbal.utils import interrupts
 from keras_dbal.utils import validation
 
 __all__ = ["MCSampler"]
@@ -329,6 +330,7 @@ class MCSampler:
                 pool, chunk_size, indices, self.item_ndim, exclude
             )
         ):
+            interrupts.check()  # a long scan stops between chunks
             count = len(positions)
             images = np.asarray(images, dtype=dtype)
             finite = np.isfinite(images.reshape(count, -1)).all(axis=1)

@@ -30,13 +30,21 @@ class _Heard:
         self.interrupted = True
 
 
+# The deferral in force (the outermost; only the main thread has one).
+_active = None
+
+
 @contextlib.contextmanager
 def deferred_interrupt():
     """A context whose `check()` raises `KeyboardInterrupt` once Ctrl-C
     (SIGINT) has come, as does leaving it; a second Ctrl-C raises at once,
     wherever Python is. Only where Python's own handler is installed, in
     the main thread; elsewhere SIGINT is left as it was and `check()`
-    never raises."""
+    never raises. Nested in another, it shares the outer one's hearing."""
+    global _active
+    if _active is not None:
+        yield _active
+        return
     heard = _Heard()
     ours = (
         threading.current_thread() is threading.main_thread()
@@ -44,9 +52,19 @@ def deferred_interrupt():
     )
     if ours:
         signal.signal(signal.SIGINT, heard._hear)
+        _active = heard
     try:
         yield heard
     finally:
-        if ours and signal.getsignal(signal.SIGINT) == heard._hear:
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if ours:
+            _active = None
+            if signal.getsignal(signal.SIGINT) == heard._hear:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
     heard.check()
+
+
+def check():
+    """Raise `KeyboardInterrupt` if the deferral in force heard Ctrl-C:
+    for loops that a deferral's owner calls (the sampler's chunks)."""
+    if _active is not None:
+        _active.check()
