@@ -12,9 +12,9 @@ labelled 28x28 images, each run on its own images and its own shuffle:
 - `model.fit`: K sequential `model.fit` calls, as `ActiveLearner.fit`
   makes them (the batches of the epoch orders as one `tf.data` stream
   under TensorFlow, a generator under JAX);
-- `compiled`: K sequential `CompiledFit` fits, one compiled call per
-  epoch (under JAX on a CPU, one jitted train step per batch; under JAX
-  the K runs share the first model's compiled step, as the engine does);
+- `compiled`: `fit_in_turn`, K `CompiledFit` fits one after another, one
+  compiled call per epoch (under JAX on a CPU, one jitted train step per
+  batch; under JAX the K runs share the first model's compiled step);
 - `lockstep`: one `LockstepFit` call for all K runs (`jax.vmap` under
   JAX; the K train steps side by side in one `tf.function` under
   TensorFlow).
@@ -40,9 +40,9 @@ import numpy as np
 
 from keras_dbal import backend
 from keras_dbal import gal_cnn
-from keras_dbal.active.compiled_fit import CompiledFit
 from keras_dbal.active.compiled_fit import LockstepFit
 from keras_dbal.active.compiled_fit import epoch_orders
+from keras_dbal.active.compiled_fit import fit_in_turn
 
 METHODS = ("model.fit", "compiled", "lockstep")
 
@@ -73,20 +73,10 @@ def _case(method, models, xs, ys, orders, args):
                     xs[index], ys[index], orders[index], args.batch_size
                 )
                 model.fit(**inputs, epochs=args.epochs, verbose=0)
-    elif method == "compiled" and backend.name() == "jax":
-        # As the engine does under JAX: the first model's compiled step
-        # (a pure function of the state) trains every run, compiled once.
-        shared = CompiledFit(models[0], args.batch_size)
-
-        def run():
-            for index, model in enumerate(models):
-                shared._fit_as(model, xs[index], ys[index], orders[index])
     elif method == "compiled":
-        fits = [CompiledFit(model, args.batch_size) for model in models]
-
+        # As the engine fits them (a new compiled fit every round).
         def run():
-            for index, fit in enumerate(fits):
-                fit(xs[index], ys[index], orders[index])
+            fit_in_turn(models, xs, ys, orders, args.batch_size)
     else:
         fit = LockstepFit(models, args.batch_size)
 

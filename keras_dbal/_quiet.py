@@ -43,8 +43,9 @@ def started_as_command():
 def _our_benchmarks():
     """Whether the `benchmarks` package being run is keras_dbal's: the one
     beside this package, not a user's own of the same name."""
-    package = sys.modules.get("benchmarks")
-    path = getattr(package, "__file__", None) or ""
+    path = getattr(sys.modules.get("benchmarks"), "__file__", None)
+    if not path:
+        return False
     ours = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     return os.path.dirname(os.path.dirname(os.path.abspath(path))) == ours
 

@@ -24,15 +24,17 @@ under JAX one `jax.vmap` of the epoch's scan over the K stacked states,
 under TensorFlow the K train steps side by side in one `tf.function`.
 """
 
+import functools
+
 import keras
 import numpy as np
 
+import keras_dbal.active.fit_steps as fit_steps
 from keras_dbal import backend
 from keras_dbal.sampling.model_split import all_layers
 from keras_dbal.utils import validation
-from keras_dbal.utils.interrupts import deferred_interrupt
 
-__all__ = ["CompiledFit", "LockstepFit", "epoch_orders"]
+__all__ = ["CompiledFit", "LockstepFit", "epoch_orders", "fit_in_turn"]
 
 
 def epoch_orders(seed, num_items, epochs):
@@ -107,11 +109,34 @@ class CompiledFit:
         if self._function is None or key != self._key:
             self._key = key
             self._function = (
-                _jax_fit(self.model, self.batch_size)
+                fit_steps.jax_fit(self.model, self.batch_size)
                 if backend.name() == "jax"
-                else _tensorflow_fit(self.model, self.batch_size)
+                else fit_steps.tensorflow_fit(self.model, self.batch_size)
             )
         self._function(model, x, y, orders)
+
+
+def fit_in_turn(models, xs, ys, orders, batch_size):
+    """Fit K compiled models of one architecture one after another, model
+    k on `xs[k]` in `orders[k]`, each by a compiled fit. Under JAX, where
+    a train step is a pure function of the state, the first model's step
+    trains all K and compiles once; under TensorFlow each model traces its
+    own.
+
+    Args:
+        models: K compiled, built Keras models with the same layers and
+            optimizer; each is trained in place.
+        xs, ys, orders: Per model, as for `CompiledFit`.
+        batch_size: Images per step.
+    """
+    models = list(models)
+    if backend.name() == "jax":
+        shared = CompiledFit(models[0], batch_size)
+        fits = [functools.partial(shared._fit_as, model) for model in models]
+    else:
+        fits = [CompiledFit(model, batch_size) for model in models]
+    for fit, x, y, order in zip(fits, xs, ys, orders, strict=True):
+        fit(x, y, order)
 
 
 class LockstepFit:
@@ -159,9 +184,9 @@ class LockstepFit:
         if self._function is None or key != self._key:
             self._key = key
             self._function = (
-                _jax_lockstep(self.models, self.batch_size)
+                fit_steps.jax_lockstep(self.models, self.batch_size)
                 if backend.name() == "jax"
-                else _tensorflow_lockstep(self.models, self.batch_size)
+                else fit_steps.tensorflow_lockstep(self.models, self.batch_size)
             )
         self._function(xs, ys, orders)
 
@@ -191,188 +216,3 @@ def _trace_key(models):
         )
         for model in models
     ]
-
-
-def _batches(num_items, batch_size):
-    """`(full, last)`: full batches per epoch, and the last one's size."""
-    return num_items // batch_size, num_items % batch_size
-
-
-def _jax_epoch(model, batch_size):
-    """The pure function `(state, x, y, order) -> state` of one epoch."""
-    import jax
-
-    def epoch(state, x, y, order):
-        full, last = _batches(x.shape[0], batch_size)
-
-        def step(state, batch):
-            return model.train_step(state, batch)[1], None
-
-        xs, ys = x[order], y[order]
-        if full:
-            cut = full * batch_size
-            state, _ = jax.lax.scan(step, state, (
-                xs[:cut].reshape((full, batch_size) + xs.shape[1:]),
-                ys[:cut].reshape((full, batch_size) + ys.shape[1:]),
-            ))
-        if last:
-            state, _ = step(state, (xs[-last:], ys[-last:]))
-        return state
-
-    return epoch
-
-
-def _jax_stepper(model, batch_size):
-    """`(state, x, y, order) -> state` of one epoch as a Python loop over
-    one jitted train step. XLA:CPU runs convolutions inside a scan about
-    ten times slower than the same step called alone (one 20-label fit of
-    the paper's CNN: 14.6 s as a scan, 1.2 s as this loop; README,
-    "Fitting many runs"), so on a CPU the loop is the faster compiled
-    fit."""
-    import jax
-
-    @jax.jit
-    def step(state, x, y, positions):
-        return model.train_step(state, (x[positions], y[positions]))[1]
-
-    def epoch(state, x, y, order):
-        for start in range(0, len(order), batch_size):
-            state = step(state, x, y, order[start:start + batch_size])
-        return state
-
-    return epoch
-
-
-def _groups(model):
-    """The variables of a JAX train step's state, in its order."""
-    return (
-        model.trainable_variables,
-        model.non_trainable_variables,
-        model.optimizer.variables,
-        model.metrics_variables,
-    )
-
-
-def _jax_state(model):
-    return tuple([v.value for v in group] for group in _groups(model))
-
-
-def _jax_fit(model, batch_size):
-    import jax
-    import jax.numpy as jnp
-
-    if backend.has_accelerator():
-        epoch = jax.jit(_jax_epoch(model, batch_size))
-    else:
-        epoch = _jax_stepper(model, batch_size)
-
-    def fit(target, x, y, orders):
-        state = _jax_state(target)
-        x, y = jnp.asarray(x), jnp.asarray(y)
-        # Epoch by epoch, each waited for (JAX would queue many ahead):
-        # Ctrl-C is heard between two, and the model keeps the epochs it
-        # finished, as under TensorFlow.
-        with deferred_interrupt() as stop:
-            try:
-                for order in orders:
-                    stop.check()
-                    state = jax.block_until_ready(epoch(state, x, y, order))
-            finally:
-                _assign(_groups(target), state)
-
-    return fit
-
-
-def _jax_lockstep(models, batch_size):
-    import jax
-    import jax.numpy as jnp
-
-    # The first model's step is pure: it serves every run's state.
-    epoch = jax.jit(jax.vmap(_jax_epoch(models[0], batch_size)))
-
-    def fit(xs, ys, orders):
-        stacked = jax.tree_util.tree_map(
-            lambda *values: jnp.stack(values),
-            *[_jax_state(model) for model in models],
-        )
-        xs, ys = jnp.asarray(xs), jnp.asarray(ys)
-        with deferred_interrupt() as stop:
-            try:
-                for index in range(orders.shape[1]):
-                    stop.check()
-                    stacked = jax.block_until_ready(
-                        epoch(stacked, xs, ys, orders[:, index])
-                    )
-            finally:
-                for index, model in enumerate(models):
-                    _assign(_groups(model), jax.tree_util.tree_map(
-                        lambda value, index=index: value[index], stacked
-                    ))
-
-    return fit
-
-
-def _assign(groups, values):
-    for group, group_values in zip(groups, values, strict=True):
-        for variable, value in zip(group, group_values, strict=True):
-            variable.assign(value)
-
-
-def _by_epoch(epoch, x, y, orders):
-    """One call of the traced `epoch` per epoch, Ctrl-C honoured between
-    them. The concrete function skips the signature matching of a
-    `tf.function` call: 50 epochs cost 11% more than one call of them all
-    at 20 labels, 1% at 200 (benchmarks/engine.py's CNN, 2 CPU cores)."""
-    import tensorflow as tf
-
-    if not len(orders):
-        return
-    step = epoch.get_concrete_function(x, y, tf.constant(orders[0]))
-    with deferred_interrupt() as stop:
-        for order in orders:
-            stop.check()
-            step(x, y, tf.constant(order))
-
-
-def _tensorflow_fit(model, batch_size):
-    import tensorflow as tf
-
-    backend.quiet_retracing_notes()
-
-    @tf.function(reduce_retracing=True)
-    def epoch(x, y, order):
-        for start in tf.range(0, tf.shape(x)[0], batch_size):
-            positions = order[start:start + batch_size]
-            model.train_step(
-                (tf.gather(x, positions), tf.gather(y, positions))
-            )
-
-    def fit(target, x, y, orders):
-        x, y = tf.convert_to_tensor(x), tf.convert_to_tensor(y)
-        _by_epoch(epoch, x, y, orders)
-
-    return fit
-
-
-def _tensorflow_lockstep(models, batch_size):
-    import tensorflow as tf
-
-    backend.quiet_retracing_notes()
-
-    @tf.function(reduce_retracing=True)
-    def epoch(xs, ys, orders):
-        for start in tf.range(0, tf.shape(xs)[1], batch_size):
-            # The K steps are independent: TensorFlow may run them
-            # side by side.
-            for index, model in enumerate(models):
-                positions = orders[index, start:start + batch_size]
-                model.train_step((
-                    tf.gather(xs[index], positions),
-                    tf.gather(ys[index], positions),
-                ))
-
-    def fit(xs, ys, orders):
-        xs, ys = tf.convert_to_tensor(xs), tf.convert_to_tensor(ys)
-        _by_epoch(epoch, xs, ys, np.moveaxis(orders, 1, 0))
-
-    return fit

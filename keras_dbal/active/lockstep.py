@@ -29,9 +29,9 @@ import keras
 
 import keras_dbal.active.refit as refit
 from keras_dbal import backend
-from keras_dbal.active.compiled_fit import CompiledFit
 from keras_dbal.active.compiled_fit import LockstepFit
 from keras_dbal.active.compiled_fit import epoch_orders
+from keras_dbal.active.compiled_fit import fit_in_turn
 from keras_dbal.utils import validation
 
 __all__ = ["STRATEGIES", "STRATEGY_BY_DEVICE", "choose", "fit_together"]
@@ -125,26 +125,15 @@ def _compiled_fits(learners, plans, strategy):
     if plans[-1][0] is not None:
         # The global seed as the last sequential fit leaves it.
         keras.utils.set_random_seed(plans[-1][0])
-    if strategy == "compiled" and backend.name() != "jax":
-        for learner, order in zip(learners, orders, strict=True):
-            CompiledFit(learner.model, batch_size)(
-                learner.x_labelled_, learner.y_labelled_, order
-            )
-        return
-    if strategy == "compiled":
-        # Under JAX the step is pure: one compile serves a group's runs.
-        for group in _same_model(learners):
-            fit = CompiledFit(learners[group[0]].model, batch_size)
-            for i in group:
-                fit._fit_as(learners[i].model, learners[i].x_labelled_,
-                            learners[i].y_labelled_, orders[i])
-        return
     for group in _same_model(learners):
-        LockstepFit([learners[i].model for i in group], batch_size)(
-            [learners[i].x_labelled_ for i in group],
-            [learners[i].y_labelled_ for i in group],
-            [orders[i] for i in group],
-        )
+        models = [learners[i].model for i in group]
+        xs = [learners[i].x_labelled_ for i in group]
+        ys = [learners[i].y_labelled_ for i in group]
+        group_orders = [orders[i] for i in group]
+        if strategy == "compiled":
+            fit_in_turn(models, xs, ys, group_orders, batch_size)
+        else:
+            LockstepFit(models, batch_size)(xs, ys, group_orders)
 
 
 def _check_common(learners):
