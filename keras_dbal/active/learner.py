@@ -1,5 +1,7 @@
 """`ActiveLearner`: the labelled set, fitting, querying and the history."""
 
+import warnings
+
 import keras_dbal.active.labelled as labelled
 import keras_dbal.active.learner_state as learner_state
 import keras_dbal.active.prediction as prediction
@@ -13,11 +15,15 @@ from keras_dbal.active.pool import Pool
 from keras_dbal.sampling.sampler import MCSampler
 from keras_dbal.utils import validation
 
-__all__ = ["ActiveLearner", "NotFittedError"]
+__all__ = ["ActiveLearner", "ChanceLevelWarning", "NotFittedError"]
 
 
 class NotFittedError(ValueError, AttributeError):
     """The learner was used before anything was taught to it."""
+
+
+class ChanceLevelWarning(UserWarning):
+    """A fit left the model no better than chance on its own labels."""
 
 
 class ActiveLearner:
@@ -65,6 +71,20 @@ class ActiveLearner:
             learner holds its lock until `close()`, garbage collection or
             process exit: another process gets a `StateLockedError`.
         verbose: 1 shows progress bars while scoring the pool.
+        input_range: `(low, high)` that image values must lie in; images
+            outside it are refused wherever they arrive (`teach`,
+            `query`, `predict`, `evaluate`; a dataset as it is read).
+            keras_dbal's loaders give images in [0, 1], the default; 8-bit
+            images (0..255) given by mistake train a model that learns
+            nothing, without an error. For a model that takes other
+            values (it normalises its own inputs), give its range, or
+            None to check nothing.
+
+    After each fit the model's predictions of its own labelled set are
+    checked: a `ChanceLevelWarning` (once per learner) says when they are
+    no better than chance, which almost always means too few epochs or
+    too small a learning rate (its queries are then no better than
+    random).
 
     Attributes:
         x_labelled_: The labelled images, in the order they were taught.
@@ -103,6 +123,7 @@ class ActiveLearner:
         seed=None,
         checkpoint_dir=None,
         verbose=0,
+        input_range=(0.0, 1.0),
     ):
         self.model = check_model(model)
         self.acquisition = acquisition
@@ -119,9 +140,11 @@ class ActiveLearner:
         self.allow_deterministic = bool(allow_deterministic)
         self.seed = validation.seed(seed)
         self.verbose = verbose
+        self.input_range = validation.input_range(input_range)
         self.sampler = MCSampler(
             model, self.mc_samples, chunk_size=chunk_size, seed=seed,
             consistent_masks=consistent_masks, from_logits=self.from_logits,
+            input_range=self.input_range,
         )
         check_acquisition(
             self.acquisition_fn, self.sampler, self.allow_deterministic
@@ -138,6 +161,7 @@ class ActiveLearner:
         self.history_ = []
         self.num_fits_ = 0
         self.pool_ = None
+        self._warned_at_chance = False
         self._samplers = prediction.Samplers(self.sampler)
         self._store = None
         if checkpoint_dir is not None:
@@ -173,6 +197,7 @@ class ActiveLearner:
         """
         if self._store is not None:
             self._store.check()
+        x = self._checked_inputs(x, "x")
         self._sync_pool(x)
         images, labels, positions, pool = labelled.incoming(
             x, y, indices, item_shape=self.item_shape,
@@ -287,7 +312,7 @@ class ActiveLearner:
         seed, kwargs = self._start_fit(fit_kwargs)
         x, y = self.x_labelled_, self.y_labelled_
         history = refit.fit(self.model, x, y, kwargs, seed=seed)
-        self.num_fits_ += 1  # once trained: a failed fit keeps its seed
+        self._finish_fit()
         return history
 
     def _start_fit(self, fit_kwargs):
@@ -301,6 +326,32 @@ class ActiveLearner:
                           initial_optimizer_state=start[1])
         seed = selection.derive_seed(self.seed, "fit", self.num_fits_)
         return seed, {**self.fit_kwargs, **fit_kwargs}
+
+    def _finish_fit(self):
+        """Count a finished fit and check what it learned (internal; every
+        way of fitting a learner ends here: `fit`, and the shared fits of
+        `keras_dbal.active.lockstep.fit_together`)."""
+        self.num_fits_ += 1  # once trained: a failed fit keeps its seed
+        if self._warned_at_chance:
+            return
+        # One pass without dropout: deterministic, and no random state used.
+        probs = self.sampler.predict_without_dropout(self.x_labelled_)
+        at_chance, accuracy, chance = prediction.at_chance(
+            probs, self.y_labelled_
+        )
+        if at_chance:
+            self._warned_at_chance = True
+            warnings.warn(
+                "The fitted model is at chance on its own labelled set: "
+                f"accuracy {accuracy:.2f} on {self.num_labelled} labels, "
+                f"where always answering the commonest class gets "
+                f"{chance:.2f}, so its queries are no better than random. "
+                "It is most likely undertrained: too few epochs (`epochs` "
+                "in fit_kwargs; --epochs on the command line) or too small "
+                "a learning rate.",
+                ChanceLevelWarning,
+                stacklevel=3,
+            )
 
     def query(self, pool, n=10, *, exclude=None):
         """The n pool images to label next, best first.
@@ -321,6 +372,7 @@ class ActiveLearner:
                 `pool_subset`, the images one query scores.
         """
         self._check_taught()
+        self._checked_inputs(pool, "pool")
         self._sync_pool(pool)
         chosen, scores = selection.choose(
             pool, n, exclude=exclude, sampler=self.sampler,
@@ -351,6 +403,7 @@ class ActiveLearner:
         Returns:
             float32 numpy array `(N, C)`.
         """
+        x = self._checked_inputs(x, "x")
         if not dropout:
             return self.sampler.predict_without_dropout(x)
         if seed is None:
@@ -375,10 +428,26 @@ class ActiveLearner:
             `accuracy`, `error`, `nll`, `balanced_accuracy`, `auc` (ROC;
             one-vs-rest mean, NaN if `y` lacks a class), per-class `recall`.
         """
-        images = validation.images(x, "x", self.item_shape)
+        images = validation.images(
+            x, "x", self.item_shape, self.input_range
+        )
         labels = validation.labels(y, "y", len(images), self.num_classes)
         probs = self.predict(images, mc_samples=mc_samples, dropout=dropout)
         return prediction.metrics(probs, labels)
+
+    def _checked_inputs(self, x, name):
+        """`x` refused unless the model can take it: the item shape of a
+        `Pool`'s images, an array's or a dataset's (its `element_spec`,
+        before it is read), and the values of a `Pool` or an array (a
+        dataset's as the sampler reads it), with the messages of
+        `keras_dbal.utils.validation`."""
+        if isinstance(x, Pool):
+            validation.batch_shape(x.x.shape, name, self.item_shape)
+            validation.within(x.x, name, self.input_range)
+            return x
+        if hasattr(x, "as_numpy_iterator"):
+            return validation.dataset(x, name, self.item_shape)
+        return validation.images(x, name, self.item_shape, self.input_range)
 
     def _sync_pool(self, pool, adopt=False):
         """Bring a `Pool` in line with the learner's record (see

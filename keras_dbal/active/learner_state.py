@@ -208,6 +208,9 @@ def _settings(learner):
         "allow_deterministic": learner.allow_deterministic,
         "seed": None if learner.seed is None else int(learner.seed),
         "verbose": learner.verbose,
+        "input_range": (
+            None if learner.input_range is None else list(learner.input_range)
+        ),
     }
 
 

@@ -110,8 +110,9 @@ def fit_together(learners, strategy="auto"):
     else:
         _compiled_fits(learners, plans, strategy)
     for learner in learners:
-        # Counted once trained, so a failed fit is retried with its seed.
-        learner.num_fits_ += 1
+        # Counted once trained, so a failed fit is retried with its seed;
+        # and checked for a model left at chance, as its own fit is.
+        learner._finish_fit()
         if learner._store is not None:
             learner._store.write(learner)
 

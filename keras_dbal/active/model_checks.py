@@ -12,6 +12,7 @@ import numpy as np
 import keras_dbal.batch_acquisition.registry as acquisitions
 from keras_dbal import acquisition as acquisition_lib
 from keras_dbal.layers.mask_scope import MaskScope
+from keras_dbal.sampling import model_io
 
 __all__ = ["check_acquisition", "check_model", "classifier_signature"]
 
@@ -22,7 +23,8 @@ _SUM_TOLERANCE = 1e-2
 
 
 def check_model(model):
-    """`model`, if it is a compiled, built `keras.Model`."""
+    """`model`, if it is a compiled, built `keras.Model` with one input
+    and one output."""
     if not isinstance(model, keras.Model):
         raise ValueError(
             "Invalid value received for argument `model`. Expected a "
@@ -38,7 +40,7 @@ def check_model(model):
             "The model must be built (created with keras.Input or called "
             "once) before it is given to ActiveLearner."
         )
-    return model
+    return model_io.check_one_input_one_output(model)
 
 
 def check_acquisition(acquisition, sampler, allow_deterministic):
@@ -60,33 +62,20 @@ def check_acquisition(acquisition, sampler, allow_deterministic):
 
 
 def input_item_shape(model):
-    """The shape of one input item, `None` entries for free dimensions.
-
-    Functional and Sequential models declare it; a subclassed model
-    records the shape it was built or first called with.
+    """The shape of one input item, `None` entries for free dimensions
+    (see `keras_dbal.sampling.model_io.input_item_shape`).
 
     Raises:
         ValueError: the model has no input shape to read.
     """
-    try:
-        inputs = model.inputs
-    except AttributeError:
-        inputs = None
-    if inputs:
-        if len(inputs) != 1:
-            raise ValueError(
-                "Invalid value received for argument `model`. Expected a "
-                f"model with one input. Received {len(inputs)} inputs."
-            )
-        return tuple(inputs[0].shape[1:])
-    shapes = list((getattr(model, "_build_shapes_dict", None) or {}).values())
-    if len(shapes) == 1 and shapes[0] is not None:
-        return tuple(shapes[0][1:])
-    raise ValueError(
-        "Invalid value received for argument `model`: cannot tell its "
-        "input shape. Build it first, e.g. model.build((None, 28, 28, 1)) "
-        "or by calling it on a batch of images."
-    )
+    item_shape = model_io.input_item_shape(model)
+    if item_shape is None:
+        raise ValueError(
+            "Invalid value received for argument `model`: cannot tell its "
+            "input shape. Build it first, e.g. model.build((None, 28, 28, "
+            "1)) or by calling it on a batch of images."
+        )
+    return item_shape
 
 
 def classifier_signature(model, from_logits=False):

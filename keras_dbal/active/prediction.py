@@ -5,7 +5,7 @@ import numpy as np
 from keras_dbal.sampling.sampler import MCSampler
 from keras_dbal.utils import validation
 
-__all__ = ["Samplers", "metrics"]
+__all__ = ["Samplers", "at_chance", "metrics"]
 
 
 class Samplers:
@@ -35,6 +35,7 @@ class Samplers:
                 split=default.split,
                 from_logits=default.from_logits,
                 seed=default.seed,
+                input_range=default.input_range,
             )
         return self._others[mc_samples]
 
@@ -72,6 +73,31 @@ def metrics(probs, labels):
         "recall": recall.tolist(),
         "auc": _auc(probs, labels, present),
     }
+
+
+def at_chance(probs, labels):
+    """Whether `(N, C)` predictions of a labelled set are no better than
+    chance on it, with the accuracy and the chance level.
+
+    Chance is what always answering the commonest class gets, its share
+    p of the labels. A model that learned nothing scores about p, give
+    or take the binomial spread sqrt(p (1 - p) / N), so "at chance" is
+    an accuracy within two of those spreads above p. A model fitted on
+    these very labels scores far above that; one that did not move from
+    its initial weights, or collapsed to one class, does not. Labels of
+    a single class say nothing (every prediction of it is right).
+
+    Returns:
+        `(at_chance, accuracy, chance)`.
+    """
+    labels = np.asarray(labels)
+    counts = np.bincount(labels)
+    chance = float(counts.max() / len(labels))
+    accuracy = float(np.mean(probs.argmax(axis=1) == labels))
+    if np.count_nonzero(counts) < 2:
+        return False, accuracy, chance
+    spread = np.sqrt(chance * (1.0 - chance) / len(labels))
+    return accuracy <= chance + 2.0 * spread, accuracy, chance
 
 
 def _auc(probs, labels, present):

@@ -156,7 +156,9 @@ def _checked(learner, pool, rounds, x_test, y_test):
     rounds = validation.positive_int(rounds, "rounds")
     if x_test is not None:
         # Validated once, then tested every round.
-        x_test = validation.images(x_test, "x_test", learner.item_shape)
+        x_test = validation.images(
+            x_test, "x_test", learner.item_shape, learner.input_range
+        )
         y_test = validation.labels(
             y_test, "y_test", len(x_test), learner.num_classes
         )

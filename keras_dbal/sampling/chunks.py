@@ -25,12 +25,14 @@ FOLDED_ROWS = 8192
 ACTIVATION_BYTES = 1 << 30
 
 
-def automatic_chunk_size(mc_samples, bytes_per_item=None):
-    """Pool items per compiled call: `FOLDED_ROWS // mc_samples`, fewer
-    when `bytes_per_item` (the largest layer output and its input for one
-    item, see `FoldedForward.bytes_per_item`) times the chunk would pass
+def automatic_chunk_size(samples_per_item, bytes_per_item=None):
+    """Pool items per compiled call: `FOLDED_ROWS // samples_per_item`
+    (T, or K x T for an ensemble of K, see
+    `FoldedForward.samples_per_item`), fewer when `bytes_per_item` (the
+    largest layer output and its input for one item, see
+    `FoldedForward.bytes_per_item`) times the chunk would pass
     `ACTIVATION_BYTES`; at least 1."""
-    chunk_size = FOLDED_ROWS // mc_samples
+    chunk_size = FOLDED_ROWS // samples_per_item
     if bytes_per_item:
         chunk_size = min(chunk_size, ACTIVATION_BYTES // bytes_per_item)
     return max(1, chunk_size)

@@ -65,16 +65,26 @@ class FoldedForward:
             # The first dropout and what follows it (see split_off_dropout).
             self.fused = split_off_dropout(model, self.suffix)
 
+    @property
+    def samples_per_item(self):
+        """Samples `samples` draws per image, each a row of the folded
+        batch: T, or K x its passes per member for an ensemble of K."""
+        if self.ensemble:
+            return self.model.size * self.member_passes
+        return self.mc_samples
+
     def bytes_per_item(self):
         """An estimate of the memory one pool image takes in `samples`: the
         largest layer output (as the model was built; T-fold after the
         split), twice, for the input and output of the layer that makes
-        it. None when a layer's output shape is not known (a subclassed
-        model, or images of any size)."""
+        it; K times over for an ensemble of K, whose members run side by
+        side in one compiled call. None when a layer's output shape is
+        not known (a subclassed model, or images of any size)."""
         if self.suffix is None:
             folds = 1
         else:
-            folds = self.member_passes if self.ensemble else self.mc_samples
+            # An ensemble's members: K x its passes (see samples_per_item).
+            folds = self.samples_per_item
         once = set() if self.prefix is None else {
             id(layer) for layer in all_layers(self.prefix)
         }
@@ -177,7 +187,22 @@ class FoldedForward:
         return self._probabilities(outputs)
 
     def _probabilities(self, outputs):
-        return ops.softmax(outputs, axis=-1) if self.from_logits else outputs
+        """Class probabilities in float32, whatever the model computes in.
+
+        A mixed-precision model (`mixed_bfloat16`) ends in a bfloat16
+        softmax, whose 8-bit mantissas leave rows summing to 1 only
+        within about 1e-2; acquisition functions read them as
+        distributions, so such rows are renormalised in float32.
+        """
+        low_precision = keras.backend.standardize_dtype(outputs.dtype) in (
+            "float16", "bfloat16"
+        )
+        outputs = ops.cast(outputs, "float32")
+        if self.from_logits:
+            return ops.softmax(outputs, axis=-1)
+        if low_precision:
+            outputs = outputs / ops.sum(outputs, axis=-1, keepdims=True)
+        return outputs
 
 
 def _identity(layer, inputs):

@@ -45,6 +45,8 @@ from keras_dbal.sampling.chunks import automatic_chunk_size
 from keras_dbal.sampling.chunks import iter_chunks
 from keras_dbal.sampling.chunks import pool_length
 from keras_dbal.sampling.forward import FoldedForward
+from keras_dbal.sampling.model_io import check_one_input_one_output
+from keras_dbal.sampling.model_io import input_item_shape
 from keras_dbal.sampling.model_split import stochastic_layers
 from keras_dbal.utils import interrupts
 from keras_dbal.utils import validation
@@ -81,9 +83,11 @@ class MCSampler:
             `(batch, C)`. Its `MCDropout` layers are the stochastic ones.
         mc_samples: T, the number of stochastic forward passes per item.
         chunk_size: Pool items per compiled call. `None` picks
-            `max(1, 8192 // mc_samples)`, so a chunk folds to about 8192
-            rows, or fewer where a chunk's largest layer output and its
-            input (T-fold after the split) would pass 1 GiB.
+            `max(1, 8192 // mc_samples)` (an `Ensemble` of K members:
+            8192 // (K x its passes per member)), so a chunk folds to
+            about 8192 rows, or fewer where a chunk's largest layer output
+            and its input (T-fold after the split; K times for an
+            ensemble) would pass 1 GiB.
         consistent_masks: If True, sample t uses the same dropout masks for
             every pool item (BatchBALD); if False, every item and sample
             gets its own masks (Gal et al., 2017).
@@ -93,6 +97,15 @@ class MCSampler:
         from_logits: Whether the model outputs logits (a softmax is then
             applied).
         seed: Integer seed used when a call passes none.
+        input_range: `(low, high)` that every pool image's values must lie
+            in, checked chunk by chunk (a dataset's too); None (the
+            default) checks nothing. `ActiveLearner` passes its own.
+
+    Every method refuses images whose shape is not the model's input
+    shape, before the model runs (a dataset: from its `element_spec`),
+    and returns float32 whatever the model computes in (a
+    mixed-precision policy's bfloat16 probabilities are renormalised in
+    float32, so every row sums to 1).
 
     Example:
 
@@ -111,6 +124,7 @@ class MCSampler:
         split=True,
         from_logits=False,
         seed=None,
+        input_range=None,
     ):
         backend.check_supported()
         if not isinstance(model, keras.Model):
@@ -123,7 +137,9 @@ class MCSampler:
                 "The model must be built (called once, or created with an "
                 "Input) before it is sampled."
             )
+        check_one_input_one_output(model)
         self.model = model
+        self.item_shape = input_item_shape(model)
         self.mc_samples = validation.positive_int(mc_samples, "mc_samples")
         if chunk_size is not None:
             validation.positive_int(chunk_size, "chunk_size")
@@ -131,6 +147,7 @@ class MCSampler:
         self.split = bool(split)
         self.from_logits = bool(from_logits)
         self.seed = seed
+        self.input_range = validation.input_range(input_range)
         self._passes = FoldedForward(
             model,
             self.mc_samples,
@@ -140,7 +157,7 @@ class MCSampler:
         )
         if chunk_size is None:
             chunk_size = automatic_chunk_size(
-                self.mc_samples, self._passes.bytes_per_item()
+                self._passes.samples_per_item, self._passes.bytes_per_item()
             )
         self.chunk_size = validation.positive_int(chunk_size, "chunk_size")
         self.prefix_ = self._passes.prefix
@@ -158,10 +175,7 @@ class MCSampler:
     @property
     def item_ndim(self):
         """Rank of one input item, or None when the model does not say."""
-        try:
-            return len(self.model.inputs[0].shape) - 1
-        except (AttributeError, ValueError, TypeError, IndexError):
-            return None
+        return None if self.item_shape is None else len(self.item_shape)
 
     def sample(self, pool, *, indices=None, seed=None, verbose=0):
         """Class probabilities of T stochastic passes over the pool.
@@ -308,6 +322,10 @@ class MCSampler:
     def _scan(self, pool, output, indices, seed, verbose, exclude=None):
         """Yield `(positions, result)` per chunk, `result` trimmed."""
         seed = self._resolve_seed(seed)
+        if hasattr(pool, "as_numpy_iterator"):
+            validation.dataset(pool, "pool", self.item_shape)
+        else:
+            validation.batch_shape(np.shape(pool), "pool", self.item_shape)
         length = pool_length(pool)
         if length is not None:
             # An array's length is known: resolve `exclude` once, up front,
@@ -332,6 +350,8 @@ class MCSampler:
         ):
             interrupts.check()  # a long scan stops between chunks
             count = len(positions)
+            # A dataset's unknown dimensions and values are known only now.
+            validation.batch_shape(images.shape, "pool", self.item_shape)
             images = np.asarray(images, dtype=dtype)
             finite = np.isfinite(images.reshape(count, -1)).all(axis=1)
             if not finite.all():
@@ -340,6 +360,7 @@ class MCSampler:
                     f"positions {positions[~finite][:10].tolist()} contain "
                     "NaN or inf."
                 )
+            validation.within(images, "pool", self.input_range)
             if count < chunk_size:
                 padding = np.zeros(
                     (chunk_size - count,) + images.shape[1:], dtype
