@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from keras_dbal import ActiveLearner
+from keras_dbal import MCDropout
 from keras_dbal import MCSampler
 from keras_dbal import Pool
 from keras_dbal import acquisition
@@ -217,3 +218,29 @@ def test_batchbald_on_an_ensemble(digits):
     # Consistent masks across the pool, K x T samples.
     sampler = learner.acquisition_fn._consistent(learner.sampler)
     assert sampler.sample(x_train[:3]).shape == (10, 3, 10)
+
+
+def wide_member(bayesian):
+    # By hand: the convolution's output, 94 * 94 * 16 float32 values per
+    # pass, is the largest; with its input beside it, twice that.
+    inputs = keras.Input((96, 96, 3))
+    hidden = MCDropout(0.25)(inputs) if bayesian else inputs
+    hidden = keras.layers.Flatten()(keras.layers.Conv2D(16, 3)(hidden))
+    outputs = keras.layers.Dense(10, activation="softmax")(hidden)
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize("bayesian, passes", [(True, 4), (False, 1)])
+def test_automatic_chunk_counts_every_member(bayesian, passes):
+    # K members, each run `passes` times per image (T = 4 with MCDropout,
+    # once without), side by side in one call: K x passes folded rows per
+    # image, and as many copies of the largest activation.
+    size = 3
+    ensemble = Ensemble([wide_member(bayesian) for _ in range(size)])
+    per_item = 2 * 4 * 94 * 94 * 16 * size * passes
+    expected = min(8192 // (size * passes), (1 << 30) // per_item)
+    assert expected == (79 if bayesian else 316)
+    assert MCSampler(ensemble, 4).chunk_size == expected
+    # Small members: the folded rows bind, 8192 // (K x T).
+    small = Ensemble.from_builder(lambda: member(True), size, seed=0)
+    assert MCSampler(small, 20).chunk_size == 8192 // (size * 20)

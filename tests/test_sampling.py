@@ -388,3 +388,132 @@ def test_automatic_chunk_without_known_shapes_and_a_given_one():
     assert MCSampler(model, 20).chunk_size == 409
     # What the user asks for is kept.
     assert MCSampler(model, 20, chunk_size=3000).chunk_size == 3000
+
+
+WRONG_SHAPE = (
+    r"^Invalid value received for argument `pool`\. Expected items of "
+    r"shape \(8, 8, 1\)\. Received shape \((5|None), 9, 9, 1\)"
+    r"( \(the dataset's elements\))?\.$"
+)
+
+
+@pytest.mark.parametrize("method", [
+    lambda sampler, x: sampler.sample(x),
+    lambda sampler, x: sampler.predict_without_dropout(x),
+    lambda sampler, x: sampler.score(x, acquisition.bald),
+    lambda sampler, x: sampler.top_n(x, acquisition.bald, 2),
+], ids=["sample", "predict_without_dropout", "score", "top_n"])
+def test_every_method_refuses_a_wrong_image_shape_in_one_line(
+    cnn, rng, method
+):
+    sampler = MCSampler(cnn, T, seed=0)
+    with pytest.raises(ValueError, match=WRONG_SHAPE):
+        method(sampler, rng.random((5, 9, 9, 1)).astype("float32"))
+
+
+@requires_backend("tensorflow")
+def test_a_dataset_of_the_wrong_shape_is_refused_before_it_is_read(cnn):
+    import tensorflow as tf
+
+    read = []
+
+    def images():
+        read.append(True)
+        yield np.zeros((9, 9, 1), "float32")
+
+    dataset = tf.data.Dataset.from_generator(
+        images, output_signature=tf.TensorSpec((9, 9, 1), tf.float32)
+    )
+    sampler = MCSampler(cnn, T, seed=0)
+    for pool in (dataset, dataset.batch(4)):
+        with pytest.raises(ValueError, match=WRONG_SHAPE):
+            sampler.sample(pool)
+    assert read == []
+
+
+@requires_backend("tensorflow")
+def test_input_range_is_checked_as_a_dataset_is_read(cnn, images):
+    import tensorflow as tf
+
+    sampler = MCSampler(cnn, T, chunk_size=8, seed=0, input_range=(0, 1))
+    eight_bit = tf.data.Dataset.from_tensor_slices(images * 255).batch(5)
+    with pytest.raises(ValueError, match=r"in \[0, 1\]\. Received values "
+                       r"in \[.*\]\. Scale the images first"):
+        sampler.sample(eight_bit)
+    # The same images in range, and any values without a range.
+    assert sampler.sample(images).shape == (T, len(images), 4)
+    assert MCSampler(cnn, T, seed=0).sample(eight_bit).shape == (
+        T, len(images), 4
+    )
+
+
+def two_outputs():
+    inputs = keras.Input((6,))
+    hidden = MCDropout(0.5)(keras.layers.Dense(8)(inputs))
+    return keras.Model(inputs, [keras.layers.Dense(3, "softmax")(hidden),
+                                keras.layers.Dense(3, "softmax")(hidden)])
+
+
+def two_inputs():
+    first, second = keras.Input((6,)), keras.Input((6,))
+    hidden = keras.layers.Concatenate()([first, second])
+    hidden = MCDropout(0.5)(keras.layers.Dense(8)(hidden))
+    return keras.Model([first, second],
+                       keras.layers.Dense(3, "softmax")(hidden))
+
+
+def subclassed_two_outputs():
+    class TwoHeads(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = keras.layers.Dense(8)
+            self.dropout = MCDropout(0.5)
+            self.heads = [keras.layers.Dense(3, "softmax") for _ in "ab"]
+
+        def call(self, x, training=None):
+            hidden = self.dropout(self.hidden(x))
+            return [head(hidden) for head in self.heads]
+
+    model = TwoHeads()
+    model(np.zeros((1, 6), "float32"))
+    return model
+
+
+def ensemble_of_two_outputs():
+    from keras_dbal.models import Ensemble
+
+    return Ensemble([two_outputs(), two_outputs()])
+
+
+SEVERAL = {
+    two_outputs: "1 input and 2 outputs",
+    two_inputs: "2 inputs and 1 output",
+    subclassed_two_outputs: "1 input and 2 outputs",
+    ensemble_of_two_outputs: "1 input and 2 outputs",
+}
+
+
+@pytest.mark.parametrize("build", list(SEVERAL), ids=lambda f: f.__name__)
+def test_several_inputs_or_outputs_are_refused_when_built(build):
+    with pytest.raises(ValueError, match=(
+        r"^Invalid value received for argument `model`\. Expected a model "
+        r"with one input .* and one output .*\. Received "
+        + SEVERAL[build]
+    )):
+        MCSampler(build(), T)
+
+
+def test_mixed_bfloat16_gives_float32_rows_that_sum_to_one(rng):
+    # The policy's bfloat16 softmax rows sum to 1 only within ~1e-2; the
+    # sampler's documented output is float32 probabilities.
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = gal_cnn((8, 8, 1), num_classes=10, seed=0)
+        assert model.compute_dtype == "bfloat16"
+        sampler = MCSampler(model, T, chunk_size=16, seed=0)
+        x = rng.random((40, 8, 8, 1)).astype("float32")
+        for probs in (sampler.sample(x), sampler.predict_without_dropout(x)):
+            assert probs.dtype == np.float32
+            np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-5)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

@@ -102,3 +102,97 @@ def test_bad_positions_raise_value_error(learner_and_state, indices):
     with pytest.raises(ValueError):
         learner.teach(pool, np.zeros(len(indices), "int64"), indices=indices)
     assert snapshot(state) == before
+
+
+def _dataset(images):
+    import tensorflow as tf
+
+    return tf.data.Dataset.from_tensor_slices(images).batch(2)
+
+
+# Every entry point that takes images, by the argument it names.
+ENTRY_POINTS = {
+    "predict": ("x", lambda learner, x: learner.predict(x)),
+    "predict_without_dropout": (
+        "x", lambda learner, x: learner.predict(x, dropout=False)),
+    "predict_dataset": ("x", lambda learner, x: learner.predict(_dataset(x))),
+    "evaluate": (
+        "x", lambda learner, x: learner.evaluate(x, np.zeros(len(x), int))),
+    "query": ("pool", lambda learner, x: learner.query(x, n=1)),
+    "query_pool": ("pool", lambda learner, x: learner.query(Pool(x), n=1)),
+    "query_dataset": (
+        "pool", lambda learner, x: learner.query(_dataset(x), n=1)),
+    "teach": ("x", lambda learner, x: learner.teach(x, np.zeros(len(x), int))),
+    "teach_pool": ("x", lambda learner, x: learner.teach(
+        Pool(x), np.zeros(2, int), indices=[0, 1])),
+}
+
+
+@pytest.mark.parametrize("entry", list(ENTRY_POINTS))
+def test_every_entry_point_refuses_a_wrong_shape_in_one_line(
+    learner_and_state, entry
+):
+    learner, _, state = learner_and_state
+    name, call = ENTRY_POINTS[entry]
+    before, labelled = snapshot(state), learner.num_labelled
+    # A dataset says (None, ...): its batch size is not in its spec.
+    with pytest.raises(ValueError) as raised:
+        call(learner, np.zeros((5, 9, 9, 1), "float32"))
+    batch = "None" if entry.endswith("dataset") else "5"
+    after = " (the dataset's elements)" if entry.endswith("dataset") else ""
+    assert str(raised.value) == (
+        f"Invalid value received for argument `{name}`. Expected items of "
+        f"shape (8, 8, 1). Received shape ({batch}, 9, 9, 1){after}."
+    )
+    assert learner.num_labelled == labelled
+    assert snapshot(state) == before
+
+
+@pytest.mark.parametrize("entry", list(ENTRY_POINTS))
+def test_every_entry_point_refuses_8_bit_images(learner_and_state, entry):
+    learner, _, state = learner_and_state
+    name, call = ENTRY_POINTS[entry]
+    before, labelled = snapshot(state), learner.num_labelled
+    eight_bit = np.full((5, 8, 8, 1), 255, "uint8")
+    eight_bit[0] = 0
+    expected = (
+        r"^Invalid value received for argument `(x|pool)`\. Expected "
+        r"image values in \[0, 1\]\. Received values in \[0, 255\]\. Scale "
+        r"the images first \(8-bit images: x / 255, .*\), or, .* give its "
+        r"range as `input_range`, or input_range=None to check nothing\.$"
+    )
+    with pytest.raises(ValueError, match=expected) as raised:
+        call(learner, eight_bit)
+    if entry != "predict_dataset":
+        # A dataset's values are known only as the sampler reads it, and
+        # it names its own argument, `pool`.
+        assert f"`{name}`" in str(raised.value)
+    assert learner.num_labelled == labelled
+    assert snapshot(state) == before
+
+
+def test_input_range_none_takes_any_values_and_is_saved(tmp_path, digits):
+    (x, y), _ = digits
+    model = keras_dbal.gal_cnn((8, 8, 1), seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    learner = ActiveLearner(
+        model, "bald", mc_samples=2, seed=0, input_range=None,
+        checkpoint_dir=tmp_path / "state",
+    )
+    learner.teach(x[:10] * 255, y[:10], fit=False)
+    assert learner.predict(x[:3] * 255).shape == (3, 10)
+    learner.close()
+    restored = ActiveLearner.load(tmp_path / "state")
+    assert restored.input_range is None
+    restored.close()
+
+
+@pytest.mark.parametrize("value", [(1, 0), (0, 0), (0,), "01", (0, np.nan)])
+def test_a_bad_input_range_is_refused(value):
+    model = keras_dbal.gal_cnn((8, 8, 1), seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match=(
+        r"^Invalid value received for argument `input_range`\. Expected "
+        r"\(low, high\) with low < high, or None\. Received: input_range="
+    )):
+        ActiveLearner(model, "bald", input_range=value)

@@ -129,6 +129,8 @@ def input_range(value, name="input_range"):
     if value is None:
         return None
     try:
+        if isinstance(value, (str, bytes)):
+            raise TypeError  # iterable, but not two numbers
         low, high = (float(bound) for bound in value)
     except (TypeError, ValueError):
         low = high = float("nan")
