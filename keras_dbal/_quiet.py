@@ -1,102 +1,158 @@
-"""Keep TensorFlow's start-up log lines off our commands' stderr.
+"""Keep TensorFlow's start-up notes off stderr.
 
 Importing TensorFlow and letting it look for devices prints notes such as
-"Could not find cuda drivers" and "failed call to cuInit: ... CUDA error"
-on every machine without a GPU, and not all of them obey
-`TF_CPP_MIN_LOG_LEVEL`. On a command's stderr they read as failures. When
-keras_dbal is the program, it starts its backend with stderr captured,
-then passes on every captured line except those in the C++ log format at
-levels I, W and E (and absl's note about them): fatal lines and anything
-Python printed get through. After start-up stderr is left alone. A user who
-sets `TF_CPP_MIN_LOG_LEVEL` sees TensorFlow's lines as they are; importing
-keras_dbal as a library changes nothing.
+"Could not find cuda drivers", "oneDNN custom operations are on" and,
+on every machine without a GPU, "failed call to cuInit: ... CUDA error".
+They ignore `TF_CPP_MIN_LOG_LEVEL` (TensorFlow 2.21 prints them at level
+3 too), and on a command's stderr a user reads them as failures.
+
+So keras_dbal starts its backend (Keras, TensorFlow when it is installed,
+and the devices of TensorFlow and JAX) with stderr passed through a filter,
+whatever the Keras backend and whatever `TF_CPP_MIN_LOG_LEVEL` says. The
+filter drops, while the backend starts and only then:
+
+- TensorFlow's C++ log lines at levels I (info) and W (warning), and
+  absl's note about them;
+- the CUDA probe's errors (`cuInit`, cuDNN/cuFFT/cuBLAS factories), and
+  only on a machine with no NVIDIA device, where they say nothing new.
+
+Everything else passes as it comes: fatal lines, other errors, whatever
+Python prints. A user who imports TensorFlow before keras_dbal sees its
+notes as TensorFlow prints them.
 """
 
 import contextlib
+import importlib.util
 import os
 import re
+import subprocess
 import sys
-import tempfile
 
-_START_UP_NOTE = re.compile(
-    rb"^(?:[IWE]\d{4} [\d:.]+ +\d+ [^\]\n]*\] "
-    rb"|WARNING: All log messages before absl::InitializeLog\(\)"
-    rb"|To enable the following instructions: )"
+_C_LOG_LINE = re.compile(rb"^([IWEF])\d{4} [\d:.]+ +\d+ [^\]\n]*\] ?(.*)")
+_ABSL_NOTES = (
+    b"WARNING: All log messages before absl::InitializeLog()",
+    b"To enable the following instructions: ",
 )
+_CUDA_PROBE_ERRORS = re.compile(
+    rb"failed call to cuInit|Unable to register cu(DNN|FFT|BLAS) factory"
+    rb"|computation placer already registered"
+)
+_NVIDIA_DEVICES = ("/dev/nvidiactl", "/proc/driver/nvidia")
 
 
 def started_as_command():
-    """Whether keras_dbal's own program runs: `keras-dbal`, `-m keras_dbal`
-    or one of the repository's `-m benchmarks.NAME`."""
+    """Whether keras_dbal's own command runs: `keras-dbal` or `python -m
+    keras_dbal`. It parses its arguments (and answers `--help`) before it
+    starts a backend."""
     if sys.argv and os.path.basename(sys.argv[0]) == "keras-dbal":
         return True
     argv = getattr(sys, "orig_argv", [])
     return any(
-        flag == "-m" and (
-            module == "keras_dbal"
-            or module.startswith("benchmarks.") and _our_benchmarks()
-        )
+        flag == "-m" and module == "keras_dbal"
         for flag, module in zip(argv, argv[1:], strict=False)
     )
 
 
-def _our_benchmarks():
-    """Whether the `benchmarks` package being run is keras_dbal's: the one
-    beside this package, not a user's own of the same name."""
-    path = getattr(sys.modules.get("benchmarks"), "__file__", None)
-    if not path:
-        return False
-    ours = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return os.path.dirname(os.path.dirname(os.path.abspath(path))) == ours
-
-
 def start_backend_quietly():
-    """Import Keras and let TensorFlow find its devices, notes filtered."""
-    with _start_up_notes_dropped():
+    """Import Keras and TensorFlow, and find devices, notes filtered.
+
+    Does nothing more than importing Keras once TensorFlow is imported:
+    its notes have been printed already.
+    """
+    if "tensorflow" in sys.modules:
+        import keras  # noqa: F401
+
+        return
+    with start_up_notes_dropped():
         import keras
 
-        if keras.backend.backend() == "tensorflow":
+        # Keras imports TensorFlow under every backend when it is
+        # installed (for tf.data), and device discovery is where the CUDA
+        # probe complains: both now, inside the filter.
+        if importlib.util.find_spec("tensorflow") is not None:
             import tensorflow as tf
 
-            # Device discovery is where the CUDA probe complains; do it now.
             tf.config.list_physical_devices()
+        if keras.backend.backend() == "jax":
+            import jax
+
+            jax.devices()  # XLA's client logs its devices as it starts
 
 
 @contextlib.contextmanager
-def _start_up_notes_dropped():
-    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
-        yield
-        return
+def start_up_notes_dropped():
+    """Within the context, fd 2 passes through `keep_lines`, line by line,
+    as the lines come.
+
+    The filter is a small process of its own (this file, run by the same
+    Python), so what was written before a crash (a fatal line, then
+    SIGABRT) still reaches stderr. It runs in its own session: Ctrl-C at
+    the terminal is this process's to handle, not the filter's.
+    """
     try:
         sys.stderr.flush()
         saved = os.dup(2)
-        capture = tempfile.TemporaryFile()
-        os.dup2(capture.fileno(), 2)
     except (OSError, ValueError):
         yield  # no stderr to speak of: nothing to keep clean
         return
     try:
+        filter_process = subprocess.Popen(
+            [sys.executable, "-I", "-S", os.path.abspath(__file__)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError:
+        os.close(saved)
+        yield  # no process to filter with: leave stderr as it is
+        return
+    os.dup2(filter_process.stdin.fileno(), 2)
+    try:
         yield
     finally:
-        try:
+        with contextlib.suppress(OSError, ValueError):
             sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
         os.dup2(saved, 2)
         os.close(saved)
-        capture.seek(0)
-        kept = keep_lines(capture.read())
-        capture.close()
-        if kept:
-            try:
-                os.write(2, kept)
-            except OSError:
-                pass
+        filter_process.stdin.close()  # the filter reads to the end, exits
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            filter_process.wait(timeout=10)
+
+
+def _filter(source, out):
+    """Copy `source` to `out` (binary files), dropping start-up notes."""
+    pending = b""
+    while chunk := source.read1(65536):
+        *lines, pending = (pending + chunk).split(b"\n")
+        out.write(keep_lines(b"".join(line + b"\n" for line in lines)))
+        out.flush()
+    out.write(keep_lines(pending))
+    out.flush()
 
 
 def keep_lines(data):
-    """`data` without TensorFlow's start-up notes."""
+    """`data` without TensorFlow's start-up notes (see the module doc)."""
+    no_gpu = not any(os.path.exists(path) for path in _NVIDIA_DEVICES)
     return b"".join(
         line for line in data.splitlines(keepends=True)
-        if not _START_UP_NOTE.match(line)
+        if not is_start_up_note(line, no_gpu=no_gpu)
     )
+
+
+def is_start_up_note(line, *, no_gpu=True):
+    """Whether `line` is a start-up note the filter drops."""
+    if line.startswith(_ABSL_NOTES):
+        return True
+    match = _C_LOG_LINE.match(line)
+    if match is None:
+        return False
+    level, message = match.groups()
+    if level in (b"I", b"W"):
+        return True
+    return level == b"E" and no_gpu and bool(
+        _CUDA_PROBE_ERRORS.search(message)
+    )
+
+
+if __name__ == "__main__":
+    # The filter process of `start_up_notes_dropped`.
+    _filter(sys.stdin.buffer, sys.stderr.buffer)

@@ -20,6 +20,7 @@ import numbers
 import keras
 from keras import ops
 
+from keras_dbal import acquisition_registry
 from keras_dbal import backend
 
 __all__ = [
@@ -191,24 +192,15 @@ def random(probs, seed=None):
     return ops.cast(bits, "float32") * (1.0 / (1 << 24))
 
 
-_REGISTRY = {
-    "bald": bald,
-    "least_confidence": least_confidence,
-    "margin": margin,
-    "max_entropy": max_entropy,
-    "mean_std": mean_std,
-    "random": random,
-    "variation_ratios": variation_ratios,
-}
-
 # Functions that measure model (epistemic) uncertainty, and so mean nothing
 # on a deterministic network, where all T passes agree.
 BAYESIAN = frozenset({"bald", "mean_std", "variation_ratios"})
 
 
 def names():
-    """The registered acquisition function names, sorted."""
-    return sorted(_REGISTRY)
+    """The registered single-image acquisition names, sorted (see
+    `keras_dbal.acquisition_registry`)."""
+    return acquisition_registry.names(batch=False)
 
 
 def get(identifier):
@@ -223,8 +215,8 @@ def get(identifier):
     """
     if callable(identifier):
         return identifier
-    if isinstance(identifier, str) and identifier in _REGISTRY:
-        return _REGISTRY[identifier]
+    if isinstance(identifier, str) and identifier in names():
+        return acquisition_registry.make(identifier)
     raise ValueError(
         "Invalid value received for argument `acquisition`. Expected a "
         f"callable or one of {names()}. Received: {identifier!r}"
@@ -238,7 +230,7 @@ def name_of(identifier):
         identifier: A registered name or an acquisition function.
     """
     function = get(identifier)
-    for name, registered in _REGISTRY.items():
-        if registered is function:
+    for name in names():
+        if acquisition_registry.make(name) is function:
             return name
     return getattr(function, "__name__", repr(function))

@@ -30,33 +30,9 @@ def _share_jax_compilations():
 _JAX_CACHE = _share_jax_compilations()
 
 
-def _start_quietly():
-    """Import keras_dbal and its backend with fd 2 captured, then pass on
-    what `keras_dbal._quiet` keeps: pytest-xdist's workers start with
-    stderr uncaptured, and TensorFlow's start-up notes ignore
-    TF_CPP_MIN_LOG_LEVEL."""
-    import sys
-    import tempfile
-
-    sys.stderr.flush()
-    saved, capture = os.dup(2), tempfile.TemporaryFile()
-    os.dup2(capture.fileno(), 2)
-    keep = bytes
-    try:
-        from keras_dbal import _quiet
-
-        keep = _quiet.keep_lines
-        _quiet.start_backend_quietly()
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        capture.seek(0)
-        os.write(2, keep(capture.read()))
-        capture.close()
-
-
-_start_quietly()
+# keras_dbal first: it starts the backend with TensorFlow's start-up notes
+# off stderr (pytest-xdist's workers start with stderr uncaptured).
+import keras_dbal  # noqa: E402, F401
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -26,14 +26,18 @@ does that), and `KERAS_DBAL_TUTORIAL_OUT` to choose where the figure goes
 ## Setup
 """
 
+# keras_dbal first: it starts TensorFlow with TensorFlow's start-up
+# notes kept off stderr, which it cannot do once TensorFlow is imported.
+import keras_dbal
+
+# isort: split
+
 import os
 import sys
 import time
 
 import keras
 from matplotlib import pyplot
-
-import keras_dbal
 
 QUICK = os.environ.get("KERAS_DBAL_TUTORIAL_QUICK") == "1"
 OUT = os.environ.get(

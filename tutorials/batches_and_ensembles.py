@@ -36,6 +36,12 @@ to a smoke test; `KERAS_DBAL_TUTORIAL_OUT` says where figures go (default
 ## Setup
 """
 
+# keras_dbal first: it starts TensorFlow with TensorFlow's start-up
+# notes kept off stderr, which it cannot do once TensorFlow is imported.
+import keras_dbal
+
+# isort: split
+
 import os
 import time
 
@@ -43,7 +49,6 @@ import keras
 import numpy as np
 from matplotlib import pyplot
 
-import keras_dbal
 from keras_dbal.batch_acquisition import BatchBALD
 
 QUICK = os.environ.get("KERAS_DBAL_TUTORIAL_QUICK") == "1"

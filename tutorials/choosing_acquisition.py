@@ -37,14 +37,18 @@ go (default `tutorials/figures`).
 ## Setup
 """
 
+# keras_dbal first: it starts TensorFlow with TensorFlow's start-up
+# notes kept off stderr, which it cannot do once TensorFlow is imported.
+import keras_dbal
+
+# isort: split
+
 import os
 import time
 
 import keras
 import numpy as np
 from matplotlib import pyplot
-
-import keras_dbal
 
 QUICK = os.environ.get("KERAS_DBAL_TUTORIAL_QUICK") == "1"
 OUT = os.environ.get(

@@ -38,6 +38,12 @@ the rare positive class) and uses `weights=None`, so it runs offline. Set
 ## Setup
 """
 
+# keras_dbal first: it starts TensorFlow with TensorFlow's start-up
+# notes kept off stderr, which it cannot do once TensorFlow is imported.
+import keras_dbal
+
+# isort: split
+
 import csv
 import os
 import sys
@@ -49,8 +55,6 @@ import numpy as np
 from matplotlib import pyplot
 from PIL import Image
 from sklearn.model_selection import train_test_split
-
-import keras_dbal
 
 QUICK = os.environ.get("KERAS_DBAL_TUTORIAL_QUICK") == "1"
 OUT = os.environ.get(

@@ -28,6 +28,12 @@ shipped with scikit-learn, repeated with noise into a larger pool.
 ## Setup
 """
 
+# keras_dbal first: it starts TensorFlow with TensorFlow's start-up
+# notes kept off stderr, which it cannot do once TensorFlow is imported.
+import keras_dbal
+
+# isort: split
+
 import os
 import tempfile
 import time
@@ -36,8 +42,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 from matplotlib import pyplot
-
-import keras_dbal
 
 QUICK = os.environ.get("KERAS_DBAL_TUTORIAL_QUICK") == "1"
 OUT = os.environ.get(

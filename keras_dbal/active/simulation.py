@@ -1,12 +1,12 @@
 """Simulated active learning: an oracle labels what the learner queries."""
 
-import keras
 
 import keras_dbal.active.lockstep as lockstep
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.prediction import metrics
 from keras_dbal.utils import validation
 from keras_dbal.utils.interrupts import deferred_interrupt
+from keras_dbal.utils.progress import Progress
 
 __all__ = ["simulate", "simulate_together"]
 
@@ -38,23 +38,15 @@ def simulate(
     """
     rounds, x_test, y_test = _checked(learner, pool, rounds, x_test, y_test)
     curve = [measure(learner, x_test, y_test)]
-    bar = keras.utils.Progbar(
-        rounds,
-        unit_name="round",
-        verbose=1 if progress else 0,
-        stateful_metrics=["labelled", "accuracy"],
-    )
+    bar = Progress(rounds, "round", enabled=bool(progress))
     with deferred_interrupt() as stop:  # see simulate_together
-        for _ in range(rounds):
+        for done in range(1, rounds + 1):
             stop.check()
             chosen = learner.query(pool, n)
             learner.teach(pool, pool.oracle(chosen), indices=chosen)
             curve.append(measure(learner, x_test, y_test))
             learner.history_[-1]["after_teach"] = curve[-1]
-            shown = [("labelled", learner.num_labelled)]
-            if "accuracy" in curve[-1]:
-                shown.append(("accuracy", curve[-1]["accuracy"]))
-            bar.add(1, shown)
+            bar.update(done, _shown([learner], [curve]))
     return curve
 
 
@@ -126,11 +118,8 @@ def simulate_together(
         curves = [[measure(learner, x_test, y_test)] for learner in learners]
         if on_round is not None:
             on_round(curves)
-        bar = keras.utils.Progbar(
-            rounds, unit_name="round", verbose=1 if progress else 0,
-            stateful_metrics=["labelled"],
-        )
-        for _ in range(rounds):
+        bar = Progress(rounds, "round", enabled=bool(progress))
+        for done in range(1, rounds + 1):
             for learner, pool in zip(learners, pools, strict=True):
                 stop.check()
                 chosen = learner.query(pool, n)
@@ -143,8 +132,22 @@ def simulate_together(
                 learner.history_[-1]["after_teach"] = curve[-1]
             if on_round is not None:
                 on_round(curves)
-            bar.add(1, [("labelled", learners[0].num_labelled)])
+            bar.update(done, _shown(learners, curves))
     return curves
+
+
+def _shown(learners, curves):
+    """What the progress line shows: the labelled count, and the latest
+    test accuracy of each run (their mean and range past four runs)."""
+    shown = [("labelled", learners[0].num_labelled)]
+    accuracies = [curve[-1]["accuracy"] for curve in curves
+                  if "accuracy" in curve[-1]]
+    if len(accuracies) > 4:
+        shown.append(("accuracy mean", sum(accuracies) / len(accuracies)))
+        shown.append(("range", [min(accuracies), max(accuracies)]))
+    elif accuracies:
+        shown.append(("accuracy", accuracies))
+    return shown
 
 
 def _checked(learner, pool, rounds, x_test, y_test):

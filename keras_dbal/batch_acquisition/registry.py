@@ -1,8 +1,8 @@
 """Names, settings and resolution of acquisitions, batch or not."""
 
 from keras_dbal import acquisition as acquisition_lib
+from keras_dbal import acquisition_registry
 from keras_dbal.batch_acquisition.batchbald import BatchBALD
-from keras_dbal.batch_acquisition.stochastic import MODES
 from keras_dbal.batch_acquisition.stochastic import StochasticBatch
 
 __all__ = [
@@ -19,23 +19,15 @@ __all__ = [
 _CLASSES = {"BatchBALD": BatchBALD, "StochasticBatch": StochasticBatch}
 
 
-def _registered(name):
-    if name == "batchbald":
-        return BatchBALD()
-    for mode in MODES:
-        if name == f"{mode}_bald":
-            return StochasticBatch("bald", mode)
-    return None
-
-
 def names():
-    """The registered batch acquisition names, sorted."""
-    return sorted(["batchbald"] + [f"{mode}_bald" for mode in MODES])
+    """The registered batch acquisition names, sorted (see
+    `keras_dbal.acquisition_registry`)."""
+    return acquisition_registry.names(batch=True)
 
 
 def all_names():
     """Every registered acquisition name, single-image and batch, sorted."""
-    return sorted(acquisition_lib.names() + names())
+    return acquisition_registry.names()
 
 
 def is_batch(acquisition):
@@ -66,10 +58,8 @@ def get(identifier):
             f"acquisition={identifier.__name__} (did you mean "
             f"{identifier.__name__}()?)"
         )
-    if isinstance(identifier, str):
-        registered = _registered(identifier)
-        if registered is not None:
-            return registered
+    if isinstance(identifier, str) and identifier in names():
+        return acquisition_registry.make(identifier)
     if isinstance(identifier, str) and identifier not in (
         acquisition_lib.names()
     ):

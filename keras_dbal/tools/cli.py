@@ -3,38 +3,45 @@
 `keras-dbal run` runs a simulated experiment in the protocol of Gal et al.
 (2017) and writes a learning-curve PNG, a CSV and a JSON file. With no
 arguments it needs no network: it uses the digits embedded in scikit-learn.
+`init`, `query`, `teach` and `status` run a labelling session by hand.
+
+The command parses its arguments, and answers `--help` and `--version`,
+before it starts a Keras backend (seconds): this module imports only what
+starts nothing, and each command imports what it needs when it runs.
 """
 
 import argparse
-import csv
-import inspect
-import json
-import math
+import dataclasses
 import os
+import re
 import sys
-import tempfile
+import types
 import warnings
 
-from keras_dbal import backend
-from keras_dbal import batch_acquisition
-from keras_dbal import datasets
-from keras_dbal.active import experiment
-from keras_dbal.saving.atomic import replacing
-from keras_dbal.saving.checkpoint import CheckpointWarning
-from keras_dbal.tools import labelling
-from keras_dbal.tools import plotting
-from keras_dbal.tools.label_files import LabelFileWarning
+from keras_dbal import _quiet
+from keras_dbal import acquisition_registry
+from keras_dbal.datasets.loaders import DATASETS
+from keras_dbal.experiments.config import ExperimentConfig
+from keras_dbal.tools.plotting import METRICS
+from keras_dbal.utils.interrupts import deferred_interrupt
 from keras_dbal.version import __version__
 
 
+def _count(text):
+    """A count as a person types it: digits only (int() takes "+3",
+    " 3" and "3_000" too)."""
+    if not re.fullmatch(r"[0-9]+", text):
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number such as 3, found {text!r}"
+        )
+    return int(text)
+
+
 def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
+    value = _count(text)
     if value < 1:
         raise argparse.ArgumentTypeError(
-            f"expected a positive integer, found {text!r}"
+            f"expected a positive whole number, found {text!r}"
         )
     return value
 
@@ -44,22 +51,27 @@ def _positive_float(text):
         value = float(text)
     except ValueError:
         value = 0.0
-    if not value > 0:
+    if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(
             f"expected a positive number, found {text!r}"
         )
     return value
 
 
+def _shown(value):
+    if isinstance(value, list | tuple):
+        return " ".join(str(item) for item in value) or "none"
+    return value
+
+
 def _parser():
-    # One source of defaults: the experiment runner's, and init_session's.
-    defaults = experiment.ExperimentConfig()
-    session = {
-        name: parameter.default
-        for name, parameter in inspect.signature(
-            labelling.init_session
-        ).parameters.items()
-    }
+    """The parser, and each command's own parser by name."""
+    # One source of defaults for `run` and `init`: ExperimentConfig's
+    # fields (an instance would check its names, importing Keras).
+    defaults = types.SimpleNamespace(**{
+        field.name: field.default
+        for field in dataclasses.fields(ExperimentConfig)
+    })
     parser = argparse.ArgumentParser(
         prog="keras-dbal",
         description="Deep Bayesian active learning for Keras 3.",
@@ -77,23 +89,25 @@ def _parser():
             "CNN, and plot test accuracy against labelled images."
         ),
     )
+    names = ", ".join(acquisition_registry.names())
     run.add_argument(
         "--acquisition", nargs="+", default=list(defaults.acquisitions),
         metavar="NAME",
-        help="acquisition functions to compare, from: "
-        + ", ".join(batch_acquisition.all_names())
-        + f" (default: {' '.join(defaults.acquisitions)})",
+        help=f"acquisition functions to compare, from: {names} (default: "
+        f"{_shown(defaults.acquisitions)})",
     )
     run.add_argument(
         "--deterministic", nargs="*", default=list(defaults.deterministic),
         metavar="NAME",
-        help="acquisition functions also run on the deterministic twin CNN",
+        help="acquisition functions also run on the deterministic twin CNN "
+        f"(default: {_shown(defaults.deterministic)})",
     )
     run.add_argument(
         "--ensemble", nargs="*", default=list(defaults.ensembles),
         metavar="NAME",
         help="acquisition functions also run on a deep ensemble of "
-        "--ensemble-size deterministic twins",
+        "--ensemble-size deterministic twins (default: "
+        f"{_shown(defaults.ensembles)})",
     )
     for flag, name, text in (
         ("--rounds", "rounds", "acquisition rounds"),
@@ -101,8 +115,7 @@ def _parser():
         ("--mc-samples", "mc_samples", "MC dropout samples T"),
         ("--initial-per-class", "initial_per_class",
          "initial labels per class"),
-        # Why these two differ from the paper: see ExperimentConfig.
-        ("--epochs", "epochs", "training epochs per round"),
+        ("--epochs", "epochs", _EPOCHS_HELP),
         ("--batch-size", "batch_size", "training batch size"),
         ("--pool-subset", "pool_subset",
          "random pool images scored per round"),
@@ -110,35 +123,35 @@ def _parser():
     ):
         default = getattr(defaults, name)
         run.add_argument(flag, type=_positive_int, default=default,
-                         help=f"{text} (default: {default})")
+                         metavar="N", help=f"{text} (default: {default})")
     run.add_argument(
-        "--seed", type=int, nargs="+", default=list(defaults.seeds),
-        help="one run per seed (default: "
-        + " ".join(str(seed) for seed in defaults.seeds) + ")",
+        "--seed", type=_count, nargs="+", default=list(defaults.seeds),
+        metavar="SEED",
+        help=f"one run per seed (default: {_shown(defaults.seeds)})",
     )
-    run.add_argument("--dataset", default="digits",
-                     choices=datasets.DATASETS,
+    run.add_argument("--dataset", default="digits", choices=DATASETS,
                      help="digits is embedded; mnist and fashion_mnist "
                      "download through keras.datasets (default: digits)")
     run.add_argument("--data", metavar="FILE.npz",
                      help="local data file with keys x_train y_train x_test "
-                     "y_test, as Keras's mnist.npz")
-    run.add_argument("--out", default="keras_dbal_results",
+                     "y_test, as Keras's mnist.npz (default: none, use "
+                     "--dataset)")
+    run.add_argument("--out", default="keras_dbal_results", metavar="DIR",
                      help="output folder (default: keras_dbal_results)")
-    run.add_argument("--metric", default="accuracy",
-                     choices=sorted(plotting.METRICS),
+    run.add_argument("--metric", default="accuracy", choices=sorted(METRICS),
                      help="test metric of the plot; auc and "
                      "balanced_accuracy suit imbalanced classes (default: "
                      "accuracy)")
     run.add_argument("--quiet", action="store_true",
-                     help="no progress bars")
+                     help="no progress lines (default: show them)")
     init = commands.add_parser(
         "init",
         help="start a labelling session on a pool of images",
         description="Create a state directory with the pool and a Bayesian "
         "CNN, ready for `keras-dbal query`.",
     )
-    init.add_argument("--state", required=True, metavar="DIR")
+    init.add_argument("--state", required=True, metavar="DIR",
+                      help="the state directory to create for the session")
     init.add_argument("--pool", required=True, metavar="FILE.npz|DIR",
                       help="images to label: an .npz (under --key), or a "
                       "folder of image files (read with its subfolders, "
@@ -154,56 +167,130 @@ def _parser():
     init.add_argument("--key", default="x_train",
                       help="array of the .npz holding the images "
                       "(default: x_train)")
-    init.add_argument("--num-classes", type=_positive_int, required=True)
-    init.add_argument("--max-value", type=_positive_float,
+    init.add_argument("--num-classes", type=_positive_int, required=True,
+                      metavar="C", help="number of classes a person may "
+                      "assign, labels 0 to C-1 (required)")
+    init.add_argument("--max-value", type=_positive_float, metavar="VALUE",
                       help="pixel value that means white (default: 255 for "
                       "integer images, 1 for floats)")
-    init.add_argument("--acquisition", default=session["acquisition"])
-    for flag, name in (("--mc-samples", "mc_samples"),
-                       ("--epochs", "epochs"),
-                       ("--batch-size", "batch_size")):
-        init.add_argument(flag, type=_positive_int, default=session[name],
-                          help=f"(default: {session[name]})")
-    init.add_argument("--seed", type=int, default=session["seed"])
+    single = ", ".join(acquisition_registry.names(batch=False))
+    init.add_argument("--acquisition", default="bald", metavar="NAME",
+                      choices=acquisition_registry.names(batch=False),
+                      help=f"how to choose images to label, from: {single} "
+                      "(default: bald)")
+    for flag, name, text in (("--mc-samples", "mc_samples",
+                              "MC dropout samples T"),
+                             ("--epochs", "epochs", _EPOCHS_HELP),
+                             ("--batch-size", "batch_size",
+                              "training batch size")):
+        default = getattr(defaults, name)
+        init.add_argument(flag, type=_positive_int, default=default,
+                          metavar="N", help=f"{text} (default: {default})")
+    init.add_argument("--seed", type=_count, default=0, metavar="SEED",
+                      help="seed of the CNN's weights, its dropout masks "
+                      "and the queries: the same seed, the same queries "
+                      "(default: 0)")
     query = commands.add_parser(
         "query",
         help="choose images to label; write a contact sheet and a CSV",
+        description="Score the pool and write the next round: a contact "
+        "sheet of the chosen images and a CSV whose label column a person "
+        "fills in. While a round waits for labels, it is shown again.",
     )
-    query.add_argument("--state", required=True, metavar="DIR")
+    query.add_argument("--state", required=True, metavar="DIR",
+                       help="the session's state directory (made by init)")
     query.add_argument("--n", type=_positive_int, default=10,
                        help="images to label (default: 10)")
     teach = commands.add_parser(
-        "teach", help="teach the labels of a filled CSV and refit"
+        "teach",
+        help="teach the labels of a filled CSV and refit",
+        description="Read the filled CSV of the waiting round, add its "
+        "labels to the labelled set and refit the CNN.",
     )
-    teach.add_argument("--state", required=True, metavar="DIR")
-    teach.add_argument("labels", metavar="LABELS.csv")
+    teach.add_argument("--state", required=True, metavar="DIR",
+                       help="the session's state directory (made by init)")
+    teach.add_argument("labels", metavar="LABELS.csv",
+                       help="the round's CSV with its label column filled")
     teach.add_argument("--partial", action="store_true",
                        help="teach the rows that have labels and keep the "
-                       "rest of the round waiting")
-    return parser
+                       "rest of the round waiting (default: every row "
+                       "needs a label)")
+    status = commands.add_parser(
+        "status",
+        help="show a labelling session's labels and waiting round",
+        description="Say how many images are labelled, per class, and "
+        "which round waits for labels in which CSV. Changes nothing, and "
+        "answers while another command works on the session.",
+    )
+    status.add_argument("--state", required=True, metavar="DIR",
+                        help="the session's state directory (made by init)")
+    for name, command in commands.choices.items():
+        command.set_defaults(handler=globals()[f"_{name}"])
+    return parser, commands.choices
+
+
+# `init` and `run` share ExperimentConfig's training defaults.
+_EPOCHS_HELP = (
+    "training epochs per fit; with few labels each epoch is one or two "
+    "steps, so a fit needs many"
+)
 
 
 def main(argv=None):
-    parser = _parser()
+    parser, commands = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
-    commands = {"run": _run, "init": _init, "query": _query,
-                "teach": _teach}
     try:
+        _start_up()
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
+            from keras_dbal.saving.checkpoint import CheckpointWarning
+            from keras_dbal.tools.label_files import LabelFileWarning
+
             for category in (CheckpointWarning, LabelFileWarning):
                 # What a person must read, whatever filters are set.
                 warnings.filterwarnings("always", category=category)
-            return commands[args.command](args)
+            return args.handler(args)
     except ValueError as error:  # DataError, CheckpointError, ... too
-        return _fail(error)
+        return _fail(in_option_terms(str(error), commands[args.command]))
     except OSError as error:  # a full disk, a read-only one, permissions
         return _fail(_describe_os_error(error))
     except KeyboardInterrupt:
         return _fail("interrupted; what was saved before is intact.", 130)
+
+
+def _start_up():
+    """Start the backend and import the commands' modules, their notes
+    filtered; Ctrl-C meanwhile is heard and raised once it is done (raised
+    inside an import, it leaves a traceback or is lost in a callback)."""
+    with deferred_interrupt(), _quiet.start_up_notes_dropped():
+        _quiet.start_backend_quietly()
+        import keras_dbal.active.experiment  # noqa: F401
+        import keras_dbal.tools.labelling  # noqa: F401
+
+
+def in_option_terms(message, command):
+    """`message` with the library's argument names (`argument `n``) told
+    as the options the user typed (`--n`)."""
+    options = {
+        action.dest: action.option_strings[-1]
+        for action in command._actions
+        if action.option_strings
+    }
+
+    def option(match):
+        flag = options.get(match.group(1))
+        return f"option {flag}" if flag else match.group(0)
+
+    message = re.sub(r"argument `(\w+)`", option, message)
+    return re.sub(
+        r"\b(\w+)=",
+        lambda match: f"{options[match.group(1)]}="
+        if match.group(1) in options else match.group(0),
+        message,
+    )
 
 
 def _fail(message, status=2):
@@ -225,7 +312,16 @@ def _show_warning(message, category, filename, lineno, file=None,
 
 
 def _init(args):
+    from keras_dbal import datasets
+    from keras_dbal.tools import labelling
+    from keras_dbal.tools.wording import count
+
     path, names = args.pool, None
+    if not os.path.exists(path):
+        raise ValueError(
+            f"--pool {path}: no such file or folder. Give an .npz file or a "
+            "folder of images."
+        )
     source = f"{os.path.abspath(path)}:{args.key}"
     if os.path.isdir(path):
         folder = datasets.load_image_folder(
@@ -242,43 +338,92 @@ def _init(args):
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
         source=source, max_value=args.max_value, names=names,
     )
-    print(f"Labelling session in {args.state}: {len(images)} images. "
-          f"Next: keras-dbal query --state {args.state}")
+    print(f"Labelling session in {args.state}: "
+          f"{count(len(images), 'image')}. Next: keras-dbal query --state "
+          f"{args.state}")
     return 0
 
 
 def _query(args):
-    waiting = labelling.pending_round(args.state)
+    from keras_dbal.tools import labelling
+    from keras_dbal.tools.wording import count
+
+    before = labelling.pending_round(args.state)
     path = labelling.query_session(args.state, args.n)
-    folder = os.path.dirname(path)
-    if waiting is not None and waiting == labelling.pending_round(args.state):
-        print(f"Round {waiting['round']} is still waiting for labels "
-              f"({len(waiting['indices'])} images); {path} was left as it "
-              "is.")
-    print(f"Label the images of {os.path.join(folder, 'contact_sheet.png')} "
-          f"in the label column of {path}, then run: keras-dbal teach "
-          f"--state {args.state} {path}")
+    status = labelling.session_status(args.state)
+    if before is not None and before["round"] == status["waiting_round"]:
+        print(f"Round {status['waiting_round']} is still waiting for labels: "
+              f"{status['waiting_images']} of its "
+              f"{count(status['round_images'], 'image')} in {path}; it was "
+              "left as it is.")
+    sheet = os.path.join(os.path.dirname(path), "contact_sheet.png")
+    print(f"Label the images of {sheet} in the label column of {path}, then "
+          f"run: keras-dbal teach --state {args.state} {path}")
     return 0
 
 
 def _teach(args):
-    learner = labelling.teach_session(
-        args.state, args.labels, partial=args.partial
+    from keras_dbal.tools import labelling
+    from keras_dbal.tools.wording import count
+
+    try:
+        before = labelling.session_status(args.state)["labelled"]
+    except ValueError:
+        before = None  # a damaged session.json: teach mends or explains
+    labelling.teach_session(args.state, args.labels, partial=args.partial)
+    status = labelling.session_status(args.state)
+    labelled = (
+        f"{count(status['labelled'], 'image')} "
+        f"{'is' if status['labelled'] == 1 else 'are'} labelled"
     )
-    waiting = labelling.pending_round(args.state)
-    if waiting is None:
-        print(f"Taught; {learner.num_labelled} images are labelled. Next: "
-              f"keras-dbal query --state {args.state}")
+    if before is not None and status["labelled"] == before:
+        print(f"Nothing new was taught: every labelled row of {args.labels} "
+              f"was taught before; {labelled}.")
+    elif before is not None:
+        print(f"Taught {count(status['labelled'] - before, 'label')}; "
+              f"{labelled}.")
     else:
-        print(f"Taught; {learner.num_labelled} images are labelled. Round "
-              f"{waiting['round']} still waits for the labels of the other "
-              f"images in {args.labels}: fill them and run the same teach "
-              "command again.")
+        print(f"Taught; {labelled}.")
+    if status["waiting_round"] is None:
+        print(f"Next: keras-dbal query --state {args.state}")
+    else:
+        print(f"Round {status['waiting_round']} still waits for "
+              f"{status['waiting_images']} of its "
+              f"{count(status['round_images'], 'image')} in {args.labels}: "
+              "fill them and run the same teach command again.")
+    return 0
+
+
+def _status(args):
+    from keras_dbal.tools import labelling
+    from keras_dbal.tools.wording import count
+
+    status = labelling.session_status(args.state)
+    per_class = ", ".join(
+        f"{label}: {number}"
+        for label, number in enumerate(status["labels_per_class"])
+    )
+    print(f"{args.state}: {status['labelled']} of "
+          f"{count(status['images'], 'image')} labelled ({per_class}).")
+    if status["waiting_round"] is None:
+        print(f"No round is waiting for labels. Next: keras-dbal query "
+              f"--state {args.state}")
+    else:
+        print(f"Round {status['waiting_round']} is waiting for labels: "
+              f"{status['waiting_images']} of its "
+              f"{count(status['round_images'], 'image')} in "
+              f"{status['waiting_csv']}.")
+    print(f"Acquisition {status['acquisition']}, seed {status['seed']}.")
     return 0
 
 
 def _run(args):
-    config = experiment.ExperimentConfig(
+    from keras_dbal import backend
+    from keras_dbal import datasets
+    from keras_dbal.active import experiment
+    from keras_dbal.tools import results_files
+
+    config = ExperimentConfig(
         acquisitions=args.acquisition,
         deterministic=args.deterministic,
         ensembles=args.ensemble,
@@ -292,7 +437,7 @@ def _run(args):
         batch_size=args.batch_size,
         pool_subset=args.pool_subset,
     )
-    _check_writable(args.out)
+    results_files.check_writable(args.out)
     data = datasets.load_dataset(args.dataset, path=args.data)
     config.check_data(data[0][1])
     name = os.path.basename(args.data) if args.data else args.dataset
@@ -305,13 +450,15 @@ def _run(args):
     )
 
     def save(results):
-        return _write_results(args.out, name, config, results, args.metric)
+        return results_files.write(
+            args.out, name, config, results, args.metric
+        )
 
     results = experiment.run_experiment(
         data, config, progress=not args.quiet, on_result=save
     )
     summary = experiment.summarize(results)
-    key, axis_label = plotting.METRICS[args.metric]
+    key, axis_label = METRICS[args.metric]
     print(f"\nFinal {axis_label.lower()} (mean over seeds):")
     for label, curve in summary.items():
         value = curve[f"{key}_mean"][-1]
@@ -322,77 +469,6 @@ def _run(args):
     plot_path = os.path.join(args.out, "learning_curve.png")
     print(f"Wrote {plot_path}, results.csv and results.json")
     return 0
-
-
-def _check_writable(folder):
-    """Fail before hours of compute, not after them."""
-    try:
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise ValueError(
-            f"Cannot write results into --out {folder}: "
-            f"{error.strerror or error}."
-        ) from None
-
-
-def _write_results(folder, name, config, results, metric="accuracy"):
-    """results.json, results.csv and the plot of the rounds run so far.
-
-    Each file is replaced whole, so a crash leaves the previous version.
-    """
-    summary = experiment.summarize(results)
-    planned = len(config.runs()) * len(config.seeds)
-    record = {
-        "dataset": name,
-        "backend": backend.name(),
-        "config": vars(config),
-        "complete": len(results) == planned and all(
-            len(result["num_labelled"]) == config.rounds + 1
-            for result in results
-        ),
-        "runs": results,
-        "summary": summary,
-    }
-    with replacing(os.path.join(folder, "results.json")) as file:
-        # NaN (an AUC the test labels cannot define) as null: valid JSON.
-        json.dump(_null_for_nan(record), file, indent=1)
-    with replacing(os.path.join(folder, "results.csv")) as file:
-        writer = csv.writer(file)
-        writer.writerow(
-            ["acquisition", "bayesian", "seed", "num_labelled", "accuracy",
-             "balanced_accuracy", "auc", "model"]
-        )
-        for result in results:
-            for count, *values in zip(
-                result["num_labelled"], result["accuracy"],
-                result["balanced_accuracy"], result["auc"], strict=True
-            ):
-                writer.writerow(
-                    [result["acquisition"], result["bayesian"],
-                     result["seed"], count]
-                    + [f"{value:.4f}" for value in values]
-                    + [result["model"]]
-                )
-    title = f"{name}: {config.query_size} acquired per round"
-    if not record["complete"]:
-        done = min(len(result["num_labelled"]) for result in results) - 1
-        title += f" ({done} of {config.rounds} rounds so far)"
-    with replacing(os.path.join(folder, "learning_curve.png"), "wb") as file:
-        plotting.plot_learning_curves(
-            summary, file, title=title, metric=metric
-        )
-
-
-def _null_for_nan(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _null_for_nan(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_null_for_nan(item) for item in value]
-    return value
 
 
 if __name__ == "__main__":
