@@ -58,11 +58,18 @@ def test_unknown_acquisition_is_an_error(capsys):
 def test_run_writes_plot_csv_and_json(tmp_path):
     result = run_cli(
         "run", "--rounds", "1", "--epochs", "2", "--mc-samples", "3",
-        "--seed", "0", "--pool-subset", "100", "--quiet",
+        "--seed", "0", "--pool-subset", "100",
         "--ensemble", "bald", "--ensemble-size", "2", "--metric", "auc",
         "--out", str(tmp_path / "out"),
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    # Progress into a pipe: plain lines, the count as an integer, each of
+    # the three runs' accuracy.
+    assert re.search(
+        r"^round 1/1  labelled 30  accuracy( [01]\.\d{3}){3}  \d+ s$",
+        result.stdout, re.MULTILINE,
+    ), result.stdout
+    assert not any(code in result.stdout for code in "\r\b\x1b")
     out = tmp_path / "out"
     with open(out / "learning_curve.png", "rb") as file:
         assert file.read(8) == b"\x89PNG\r\n\x1a\n"
@@ -161,7 +168,7 @@ def test_run_keeps_the_rounds_that_finished(tmp_path, monkeypatch, capsys):
 def test_run_defaults_are_the_experiment_runners():
     from keras_dbal.active import ExperimentConfig
 
-    args = cli._parser().parse_args(["run"])
+    args = cli._parser()[0].parse_args(["run"])
     defaults = ExperimentConfig()
     for name in ("rounds", "query_size", "mc_samples", "initial_per_class",
                  "epochs", "batch_size", "pool_subset"):
@@ -176,7 +183,7 @@ def test_init_defaults_are_init_sessions():
 
     from keras_dbal.tools import init_session
 
-    args = cli._parser().parse_args(
+    args = cli._parser()[0].parse_args(
         ["init", "--state", "s", "--pool", "p.npz", "--num-classes", "3"]
     )
     for name, parameter in inspect.signature(init_session).parameters.items():
