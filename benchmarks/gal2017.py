@@ -47,7 +47,7 @@ import numpy as np
 import keras_dbal.active.lockstep as lockstep
 from benchmarks.rounds import run_keeping_rounds
 from benchmarks.rounds import write_files
-from keras_dbal import active as experiment
+from keras_dbal import experiments as experiment
 from keras_dbal.datasets import load_dataset
 
 # Table 1 of Gal et al. (2017): acquired images needed to reach 10% / 5%

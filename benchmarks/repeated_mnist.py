@@ -38,7 +38,7 @@ import numpy as np
 from benchmarks.gal2017 import device_label
 from benchmarks.rounds import run_keeping_rounds
 from benchmarks.rounds import write_files
-from keras_dbal import active as experiment
+from keras_dbal import experiments as experiment
 from keras_dbal.batch_acquisition import BatchBALD
 from keras_dbal.datasets import load_dataset
 

@@ -3,7 +3,7 @@ and a Ctrl-C that keeps the rounds that finished."""
 
 import os
 
-from keras_dbal import active as experiment
+from keras_dbal import experiments as experiment
 from keras_dbal.saving.atomic import replacing
 
 

@@ -27,9 +27,11 @@ __all__ = [
     "StateLockedError",
     "__version__",
     "acquisition",
+    "acquisition_registry",
     "active",
     "batch_acquisition",
     "datasets",
+    "experiments",
     "gal_cnn",
     "layers",
     "models",
@@ -45,9 +47,11 @@ def _load_public_api():
     """Import what `__all__` names into this package."""
     # One block, run at import or, under `keras-dbal`, on first use.
     from keras_dbal import acquisition
+    from keras_dbal import acquisition_registry
     from keras_dbal import active
     from keras_dbal import batch_acquisition
     from keras_dbal import datasets
+    from keras_dbal import experiments
     from keras_dbal import layers
     from keras_dbal import models
     from keras_dbal import regularizers
@@ -55,10 +59,10 @@ def _load_public_api():
     from keras_dbal import saving
     from keras_dbal import tools
     from keras_dbal.active import ActiveLearner
-    from keras_dbal.active import ExperimentConfig
     from keras_dbal.active import NotFittedError
     from keras_dbal.active import Pool
-    from keras_dbal.active import run_experiment
+    from keras_dbal.experiments import ExperimentConfig
+    from keras_dbal.experiments import run_experiment
     from keras_dbal.layers import MCDropout
     from keras_dbal.models import Ensemble
     from keras_dbal.models import gal_cnn

@@ -72,8 +72,12 @@ REGISTRY = {
 
 
 def names(*, batch=None):
-    """Registered names, sorted: all, or only batch (`batch=True`) or
-    single-image ones (`batch=False`)."""
+    """Registered names, sorted.
+
+    Args:
+        batch: None for all, True for batch acquisitions only, False for
+            single-image functions only.
+    """
     return sorted(
         name for name, entry in REGISTRY.items()
         if batch is None or entry.batch == batch
@@ -82,6 +86,9 @@ def names(*, batch=None):
 
 def make(name):
     """The registered function, or a new batch acquisition, named `name`.
+
+    Args:
+        name: A name in `names()`.
 
     Raises:
         KeyError: `name` is not registered.

@@ -36,7 +36,7 @@ def run_loop(acquisition, x, y, x_test, y_test):
     pool = Pool(x, y)
     initial = balanced_indices(y, 1, seed=0)
     learner.teach(pool, y[initial], indices=initial)
-    curve = keras_dbal.active.simulate(
+    curve = keras_dbal.experiments.simulate(
         learner, pool, rounds=2, n=5, x_test=x_test, y_test=y_test,
         progress=False,
     )

@@ -367,7 +367,7 @@ def test_own_batch_acquisition_objects(digits):
 
 
 def test_experiment_config_takes_objects_with_distinct_names():
-    from keras_dbal.active import ExperimentConfig
+    from keras_dbal.experiments import ExperimentConfig
 
     config = ExperimentConfig(acquisitions=(BatchBALD(200), "bald"))
     assert config.acquisitions[0].num_candidates == 200

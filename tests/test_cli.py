@@ -121,7 +121,7 @@ def test_help_prints_no_tensorflow_log_lines(module, expected):
 )
 def test_run_fails_before_any_compute(args, match, tmp_path, capsys,
                                       monkeypatch):
-    from keras_dbal.active import experiment
+    from keras_dbal.experiments import runner as experiment
 
     def never(*args, **kwargs):
         raise AssertionError("trained before checking its arguments")
@@ -138,7 +138,7 @@ def test_run_refuses_an_unwritable_out_at_once(tmp_path, capsys):
 
 
 def test_run_keeps_the_rounds_that_finished(tmp_path, monkeypatch, capsys):
-    from keras_dbal.active import experiment
+    from keras_dbal.experiments import runner as experiment
 
     def first_round_then_interrupt(learners, pools, rounds, n, on_round,
                                    **kwargs):
@@ -166,7 +166,7 @@ def test_run_keeps_the_rounds_that_finished(tmp_path, monkeypatch, capsys):
 
 
 def test_run_defaults_are_the_experiment_runners():
-    from keras_dbal.active import ExperimentConfig
+    from keras_dbal.experiments import ExperimentConfig
 
     args = cli._parser()[0].parse_args(["run"])
     defaults = ExperimentConfig()

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from keras_dbal.active import experiment
+from keras_dbal.experiments import runner as experiment
 
 
 class RecordingLearner:

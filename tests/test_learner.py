@@ -294,7 +294,7 @@ def test_simulate_records_a_learning_curve(digits):
     learner = make_learner(fit_kwargs={"epochs": 2})
     pool = Pool(x_train[:300], y_train[:300])
     learner.teach(pool, y_train[:20], indices=np.arange(20))
-    curve = keras_dbal.active.simulate(
+    curve = keras_dbal.experiments.simulate(
         learner, pool, rounds=2, n=5, x_test=x_test[:50],
         y_test=y_test[:50], progress=False,
     )
@@ -515,8 +515,8 @@ def test_a_trained_fit_does_not_warn(small):
 def test_fits_together_warn_at_chance_too(small):
     # The simulated experiments' shared fits end where a learner's own fit
     # does: each learner left at chance says so, once.
-    from keras_dbal.active import simulate_together
     from keras_dbal.active.learner import ChanceLevelWarning
+    from keras_dbal.experiments import simulate_together
 
     x, y = small
     learners, pools = [], []

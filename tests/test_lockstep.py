@@ -10,9 +10,9 @@ import pytest
 import keras_dbal
 import keras_dbal.active.lockstep as lockstep
 from keras_dbal import backend
-from keras_dbal.active import experiment
-from keras_dbal.active.simulation import simulate
-from keras_dbal.active.simulation import simulate_together
+from keras_dbal.experiments import runner as experiment
+from keras_dbal.experiments.simulation import simulate
+from keras_dbal.experiments.simulation import simulate_together
 from tests.conftest import requires_backend
 
 # Two runs per architecture (Bayesian CNN; deterministic twin), so the

@@ -92,7 +92,7 @@ def test_binary_auc_needs_both_classes():
 
 
 def test_results_saved_before_model_existed_still_summarize():
-    from keras_dbal.active import summarize
+    from keras_dbal.experiments import summarize
 
     old = [{"acquisition": "bald", "bayesian": flag, "seed": 0,
             "num_labelled": [20], "error": [0.5],

@@ -99,7 +99,7 @@ for acquisition in ("bald", "random"):
     learner = make_learner(acquisition)
     pool = keras_dbal.Pool(x_pool, y_pool)
     learner.teach(pool, y_pool[initial], indices=initial)
-    curves[acquisition] = keras_dbal.active.simulate(
+    curves[acquisition] = keras_dbal.experiments.simulate(
         learner, pool, rounds=ROUNDS, n=10, x_test=x_test, y_test=y_test,
     )
 

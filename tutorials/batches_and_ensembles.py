@@ -181,7 +181,7 @@ results = keras_dbal.run_experiment(
     ((x_train, y_train), (x_test, y_test)), config, progress=False,
 )
 keras_dbal.tools.plot_learning_curves(
-    keras_dbal.active.summarize(results),
+    keras_dbal.experiments.summarize(results),
     os.path.join(OUT, "batches_ensembles.png"),
     title="Digits: MC dropout (T = 20) vs an ensemble of 5",
 )

@@ -128,7 +128,7 @@ results = keras_dbal.run_experiment(
     ((x_pool, y_pool), (x_test, y_test)), config, progress=False,
 )
 keras_dbal.tools.plot_learning_curves(
-    keras_dbal.active.summarize(results),
+    keras_dbal.experiments.summarize(results),
     os.path.join(OUT, "choosing_curves.png"),
     title="Every acquisition function, digits, one seed",
 )

@@ -176,7 +176,7 @@ for acquisition in ("bald", "random"):
     learner = make_learner(acquisition)
     learner.teach(round_pool, round_pool.oracle(initial), indices=initial)
     start = time.perf_counter()
-    curves[acquisition] = keras_dbal.active.simulate(
+    curves[acquisition] = keras_dbal.experiments.simulate(
         learner, round_pool, ROUNDS, 10, x_test=x_test, y_test=y_test,
         progress=False,
     )

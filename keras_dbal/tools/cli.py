@@ -267,7 +267,7 @@ def _start_up():
     inside an import, it leaves a traceback or is lost in a callback)."""
     with deferred_interrupt(), _quiet.start_up_notes_dropped():
         _quiet.start_backend_quietly()
-        import keras_dbal.active.experiment  # noqa: F401
+        import keras_dbal.experiments.runner  # noqa: F401
         import keras_dbal.tools.labelling  # noqa: F401
 
 
@@ -420,7 +420,7 @@ def _status(args):
 def _run(args):
     from keras_dbal import backend
     from keras_dbal import datasets
-    from keras_dbal.active import experiment
+    from keras_dbal.experiments import runner as experiment
     from keras_dbal.tools import results_files
 
     config = ExperimentConfig(

@@ -17,7 +17,7 @@ def plot_learning_curves(summary, path, *, title=None, metric="accuracy"):
     one standard deviation when there are several.
 
     Args:
-        summary: The output of `keras_dbal.active.summarize`.
+        summary: The output of `keras_dbal.experiments.summarize`.
         path: Where to write the PNG (a path or a binary file).
         title: Optional title.
         metric: One of `METRICS`: `"accuracy"`, `"balanced_accuracy"` or

@@ -8,7 +8,7 @@ import os
 import tempfile
 
 from keras_dbal import backend
-from keras_dbal.active import experiment
+from keras_dbal.experiments import runner as experiment
 from keras_dbal.saving.atomic import replacing
 from keras_dbal.tools import plotting
 

@@ -11,27 +11,18 @@ import keras
 import numpy as np
 
 import keras_dbal.active.lockstep as lockstep
-from keras_dbal.active.curves import METRICS
-from keras_dbal.active.curves import label as _label
-from keras_dbal.active.curves import labels_to_reach
-from keras_dbal.active.curves import summarize
 from keras_dbal.active.learner import ActiveLearner
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.selection import balanced_indices
-from keras_dbal.active.simulation import simulate_together
 from keras_dbal.experiments.config import POINT_MASS_FORMS
-from keras_dbal.experiments.config import ExperimentConfig
 from keras_dbal.experiments.config import display_name as _name
+from keras_dbal.experiments.curves import METRICS
+from keras_dbal.experiments.curves import label as _label
+from keras_dbal.experiments.simulation import simulate_together
 from keras_dbal.models import Ensemble
 from keras_dbal.models import gal_cnn
 
-__all__ = [
-    "POINT_MASS_FORMS",
-    "ExperimentConfig",
-    "labels_to_reach",
-    "run_experiment",
-    "summarize",
-]
+__all__ = ["run_experiment"]
 
 
 def run_experiment(data, config, *, progress=True, log=print,
