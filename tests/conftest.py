@@ -34,6 +34,7 @@ _JAX_CACHE = _share_jax_compilations()
 # off stderr (pytest-xdist's workers start with stderr uncaptured).
 import keras_dbal  # noqa: E402, F401
 
+# isort: split
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
