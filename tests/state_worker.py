@@ -10,6 +10,10 @@ Usage:
         teach. With KILL_BEFORE_LATEST=1 the process SIGKILLs itself at
         the next save, after the checkpoint folder is renamed into place
         and before LATEST is replaced.
+    python -m tests.state_worker query STATE N KILL_AT
+        `keras-dbal query --state STATE --n N`, SIGKILLed (if KILL_AT is
+        not empty) as it renames the first temporary file whose target
+        ends with KILL_AT into place: the file is written, not yet there.
 """
 
 import json
@@ -49,8 +53,25 @@ def teach(state, kill_before_latest):
     print(json.dumps({"labelled": learner.pool_indices_.tolist()}))
 
 
+def query(state, n, kill_at):
+    from keras_dbal.tools import labelling
+
+    if kill_at:
+        rename = os.replace
+
+        def killed(source, target):
+            if os.fspath(target).endswith(kill_at):
+                os.kill(os.getpid(), signal.SIGKILL)
+            rename(source, target)
+
+        os.replace = killed
+    print(labelling.query_session(state, n), flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "hold":
         hold(sys.argv[2])
+    elif sys.argv[1] == "query":
+        query(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     else:
         teach(sys.argv[2], sys.argv[3] == "1")

@@ -102,16 +102,22 @@ def test_interrupted_save_is_ignored(taught, digits):
     learner, _, state = taught
     before = folders.latest(state)
     # What a crash in the middle of a save leaves behind.
-    partial = state / ".tmp-crashed"
+    partial = state / f".tmp-{'a' * 32}"
     partial.mkdir()
     (partial / "state.json").write_text("{ half")
-    (state / "LATEST.tmp-crashed").write_text("ckpt-99999999")
+    pointer = state / f"LATEST.tmp-{'b' * 32}"
+    pointer.write_text("ckpt-99999999")
+    # A person's files that merely look alike.
+    theirs = [state / ".tmp-notes", state / f"notes.tmp-{'c' * 32}"]
+    for path in theirs:
+        path.write_text("mine")
     (x, y), _ = digits
     resumed = ActiveLearner.load(state, pool=Pool(x[:150], y[:150]))
     assert resumed.num_labelled == learner.num_labelled
     assert folders.latest(state) == before
     resumed.checkpoint()
-    assert not partial.exists()
+    assert not partial.exists() and not pointer.exists()
+    assert all(path.read_text() == "mine" for path in theirs)
 
 
 def test_labels_are_on_disk_before_the_fit(taught, digits, monkeypatch):
@@ -449,3 +455,17 @@ def test_load_refuses_another_checkpoint_dir(taught, tmp_path):
     learner.close()
     with pytest.raises(ValueError, match="continues the state directory"):
         ActiveLearner.load(state, checkpoint_dir=tmp_path / "elsewhere")
+
+
+def test_peek_reads_past_damage_without_moving_it_or_the_lock(taught):
+    learner, _, state = taught  # the learner holds the lock
+    newest = folders.latest(state)
+    with open(state / newest / "arrays.npz", "ab") as file:
+        file.write(b"damage")
+    before = snapshot(state)
+    peeked = checkpoint.peek_checkpoint(state, ("y_labelled",))
+    assert peeked.name == folders.checkpoints(state)[-2]
+    np.testing.assert_array_equal(peeked.arrays["y_labelled"],
+                                  learner.y_labelled_)
+    assert peeked.model is None and peeked.lock is None
+    assert snapshot(state) == before

@@ -172,3 +172,69 @@ def test_query_names_files_and_teach_checks_them(folder, tmp_path):
     for position, label in taught.items():
         assert names[position].startswith(("cat/", "dog/")[label])
     learner.close()
+
+
+def test_grayscale_reads_bmp_and_gif_as_pil_converts_them(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    colour = rng.integers(0, 256, (2, SIZE, SIZE, 3), dtype="uint8")
+    grey = pixels(0, 1)
+    Image.fromarray(colour[0]).save(tmp_path / "a.bmp")
+    Image.fromarray(colour[1]).convert("L").save(tmp_path / "b.gif")
+    Image.fromarray(grey, mode="L").save(tmp_path / "c.png")
+    folder = load_image_folder(tmp_path, labels=None,
+                               image_size=(SIZE, SIZE),
+                               color_mode="grayscale")
+    assert folder.file_names == ("a.bmp", "b.gif", "c.png")
+    expected = np.stack([
+        np.asarray(Image.fromarray(colour[0]).convert("L")),
+        np.asarray(Image.fromarray(colour[1]).convert("L")),
+        grey,
+    ])[..., None] / 255.0
+    # PIL rounds each converted pixel to an integer.
+    np.testing.assert_allclose(folder.images, expected, atol=0.5 / 255)
+
+
+def test_a_file_that_cannot_be_decoded_so_is_named_with_why(tmp_path):
+    from PIL import Image
+
+    Image.fromarray(pixels(0, 0), mode="L").save(tmp_path / "a.gif")
+    with pytest.raises(DataError, match=r"cannot decode .*a\.gif \(channels "
+                       r"must be 0 or 3 for GIF, got 4\)"):
+        load_image_folder(tmp_path, labels=None, image_size=(SIZE, SIZE),
+                          color_mode="rgba")
+
+
+@pytest.mark.slow
+def test_file_names_with_line_breaks_are_labelled(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "images"
+    root.mkdir()
+    names = ["a\nline.png", "b\u2028line.png", "c\u0085line.png",
+             "d plain.png"]
+    for number, name in enumerate(names):
+        Image.fromarray(pixels(number % 2, number), mode="L").save(root / name)
+    state = str(tmp_path / "session")
+    assert cli.main([
+        "init", "--state", state, "--pool", str(root), "--num-classes", "2",
+        "--image-size", str(SIZE), str(SIZE), "--color-mode", "grayscale",
+        "--mc-samples", "2", "--epochs", "1", "--batch-size", "4",
+    ]) == 0
+    assert cli.main(["query", "--state", state, "--n", "4"]) == 0
+    template = f"{state}/rounds/round-0000/labels.csv"
+    with open(template, newline="") as file:
+        rows = list(csv.reader(file))
+    assert sorted(row[3] for row in rows[1:]) == names
+    for row in rows[1:]:
+        row[4] = str(names.index(row[3]) % 2)
+    with open(template, "w", newline="") as file:
+        csv.writer(file).writerows(rows)
+    assert cli.main(["teach", "--state", state, template]) == 0
+    learner = ActiveLearner.load(f"{state}/learner")
+    assert dict(zip(learner.pool_indices_.tolist(),
+                    learner.y_labelled_.tolist(), strict=True)) == {
+        0: 0, 1: 1, 2: 0, 3: 1
+    }
+    learner.close()

@@ -1,9 +1,12 @@
 import os
+import types
+from importlib.machinery import ModuleSpec
 
 import pytest
 
 from keras_dbal.saving.locking import LOCK_FILE
 from keras_dbal.saving.locking import StateLockedError
+from keras_dbal.saving.locking import describe_command
 from keras_dbal.saving.locking import lock_directory
 
 # File formats, commands and checks that do not depend on the Keras
@@ -58,3 +61,19 @@ def test_unwritable_directory_gives_a_read_only_handle(tmp_path, monkeypatch):
     handle = lock_directory(tmp_path, allow_read_only=True)
     with pytest.raises(StateLockedError, match="read-only"):
         handle.check()
+
+
+def test_the_holder_is_named_as_its_command_was_typed():
+    def main_module(name):
+        return types.SimpleNamespace(__spec__=ModuleSpec(name, None))
+
+    assert describe_command(
+        ["/x/keras_dbal/__main__.py", "teach", "--state", "s", "l.csv"],
+        main_module("keras_dbal.__main__"),
+    ) == "keras-dbal teach --state s l.csv"
+    assert describe_command(
+        ["/x/tool/__main__.py", "go"], main_module("tool.__main__")
+    ) == "python -m tool go"
+    assert describe_command(
+        ["/venv/bin/keras-dbal", "query"], main_module("__main__")
+    ) == "keras-dbal query"

@@ -14,12 +14,13 @@ from keras_dbal import acquisition as acquisition_lib
 from keras_dbal.saving.checkpoint import CheckpointError
 from keras_dbal.saving.checkpoint import load_checkpoint
 from keras_dbal.saving.checkpoint import numbered
+from keras_dbal.saving.checkpoint import peek_checkpoint
 from keras_dbal.saving.checkpoint import save_checkpoint
 from keras_dbal.saving.checkpoint import unnumbered
 from keras_dbal.saving.folders import latest
 from keras_dbal.saving.locking import lock_directory
 
-__all__ = ["Store", "load", "save"]
+__all__ = ["Store", "load", "peek", "save"]
 
 
 class Store:
@@ -161,6 +162,27 @@ def load(cls, directory, *, pool, acquisition, overrides):
         learner.close()  # the lock now, not when the error is collected
         raise
     return learner
+
+
+def peek(directory):
+    """What a learner's newest intact checkpoint holds, read without
+    loading it or taking its lock (see `peek_checkpoint`).
+
+    Returns:
+        `{"y_labelled", "pool_indices", "history", "acquisition",
+        "seed"}`: the attributes `y_labelled_`, `pool_indices_` and
+        `history_`, the acquisition's name and the seed.
+    """
+    checkpoint = peek_checkpoint(
+        directory, ("y_labelled", "pool_indices"), required=_RECORD
+    )
+    return {
+        "y_labelled": checkpoint.arrays["y_labelled"],
+        "pool_indices": checkpoint.arrays["pool_indices"],
+        "history": checkpoint.record["history"],
+        "acquisition": checkpoint.settings["acquisition"],
+        "seed": checkpoint.settings["seed"],
+    }
 
 
 # The record fields `load` reads; a checkpoint without one is damaged.

@@ -2,12 +2,17 @@
 
 import dataclasses
 import os
+import re
 
 import numpy as np
 
 from keras_dbal.datasets.loaders import DataError
 
 __all__ = ["ImageFolder", "load_image_folder"]
+
+_CHANNELS = {"grayscale": 1, "rgb": 3, "rgba": 4}
+# ITU-R BT.601 luma, as PIL converts to "L": grey stays the same grey.
+_LUMA = np.array([[0.299], [0.587], [0.114]], "float32")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +46,9 @@ def load_image_folder(directory, *, labels="inferred", image_size=(256, 256),
     unlabelled. Files are read in alphanumeric order of their paths, so
     the same folder always gives the same positions. Images are resized to
     `image_size` and scaled to [0, 1], as every keras_dbal loader gives
-    them.
+    them. TensorFlow decodes BMP and GIF files in colour only: in
+    `"grayscale"`, a folder holding one is read in colour and converted
+    (ITU-R BT.601 luma, as PIL converts to "L").
 
     The whole folder is read into memory. For more images than memory
     holds, give the learner a `tf.data.Dataset` instead.
@@ -59,11 +66,10 @@ def load_image_folder(directory, *, labels="inferred", image_size=(256, 256),
         An `ImageFolder`.
 
     Raises:
-        DataError: the folder is missing, or holds no image (of a class,
-            with `labels="inferred"`).
+        DataError: the folder is missing, holds no image (of a class,
+            with `labels="inferred"`), or a file that cannot be decoded
+            (the message names it and says why).
     """
-    import keras
-
     if labels not in ("inferred", None):
         raise ValueError(
             "Invalid value received for argument `labels`. Expected "
@@ -72,11 +78,32 @@ def load_image_folder(directory, *, labels="inferred", image_size=(256, 256),
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise DataError(f"Image folder not found: {directory}")
+    options = {
+        "labels": labels, "image_size": tuple(image_size),
+        "interpolation": interpolation,
+        "crop_to_aspect_ratio": crop_to_aspect_ratio,
+        "batch_size": batch_size,
+    }
+    try:
+        return _load(directory, color_mode, **options)
+    except _ColourOnly:
+        folder = _load(directory, "rgb", **options)
+        return dataclasses.replace(folder, images=folder.images @ _LUMA)
+
+
+class _ColourOnly(Exception):
+    """A file TensorFlow decodes in colour only (BMP, GIF)."""
+
+
+def _load(directory, color_mode, *, labels, image_size, interpolation,
+          crop_to_aspect_ratio, batch_size):
+    import keras
+
     try:
         dataset = keras.utils.image_dataset_from_directory(
             directory, labels=labels, label_mode="int" if labels else None,
             color_mode=color_mode, batch_size=batch_size,
-            image_size=tuple(image_size), shuffle=False,
+            image_size=image_size, shuffle=False,
             interpolation=interpolation,
             crop_to_aspect_ratio=crop_to_aspect_ratio, verbose=False,
         )
@@ -86,19 +113,20 @@ def load_image_folder(directory, *, labels="inferred", image_size=(256, 256),
         os.path.relpath(path, directory).replace(os.sep, "/")
         for path in dataset.file_paths
     )
-    images, classes = [], []
     try:
-        for batch in dataset.as_numpy_iterator():
-            if labels:
-                batch, batch_labels = batch
-                classes.append(batch_labels)
-            images.append(batch)
-    except Exception as error:  # TensorFlow's decoding errors
+        images, classes = _read(dataset, labels)
+    except Exception:  # TensorFlow's decoding errors
+        path, reason = _undecodable(
+            dataset.file_paths, _CHANNELS[color_mode]
+        )
+        if color_mode == "grayscale" and path is not None and (
+            _undecodable([path], 3)[0] is None
+        ):
+            raise _ColourOnly from None
         raise DataError(
             f"Image folder {directory}: cannot decode "
-            f"{_undecodable(dataset.file_paths) or 'an image'} "
-            f"({type(error).__name__}). Remove or repair it (a macOS "
-            "'._' file, say)."
+            f"{path or 'an image'} ({reason or 'unknown error'}). "
+            "Remove or repair it (a macOS '._' file, say)."
         ) from None
     class_names = tuple(dataset.class_names or ())
     classes = np.concatenate(classes).astype("int64") if labels else None
@@ -118,13 +146,32 @@ def load_image_folder(directory, *, labels="inferred", image_size=(256, 256),
     )
 
 
-def _undecodable(paths):
-    """The first file TensorFlow cannot decode, or None."""
+def _read(dataset, labels):
+    """The dataset's images (0..255) and classes, as lists of batches."""
+    images, classes = [], []
+    for batch in dataset.as_numpy_iterator():
+        if labels:
+            batch, batch_labels = batch
+            classes.append(batch_labels)
+        images.append(batch)
+    return images, classes
+
+
+def _undecodable(paths, channels):
+    """`(path, reason)` of the first file TensorFlow cannot decode into
+    `channels` channels, as Keras decodes it, or `(None, None)`."""
     import tensorflow as tf
 
     for path in paths:
         try:
-            tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
-        except Exception:  # the same decoding errors, one file at a time
-            return path
-    return None
+            tf.image.decode_image(
+                tf.io.read_file(path), channels=channels,
+                expand_animations=False,
+            )
+        except Exception as error:  # the same errors, one file at a time
+            text = getattr(error, "message", None) or str(error)
+            # Without TensorFlow's "{{function_node ...}}" and "[Op:...]".
+            text = re.sub(r"\{\{.*?\}\}\s*|\s*\[Op:.*$", "", text,
+                          flags=re.DOTALL)
+            return path, text.strip()
+    return None, None

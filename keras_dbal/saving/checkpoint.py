@@ -36,7 +36,6 @@ import dataclasses
 import json
 import os
 import shutil
-import uuid
 import warnings
 
 import keras
@@ -56,6 +55,7 @@ __all__ = [
     "CheckpointWarning",
     "load_checkpoint",
     "numbered",
+    "peek_checkpoint",
     "save_checkpoint",
     "unnumbered",
 ]
@@ -135,7 +135,7 @@ def save_checkpoint(
     os.makedirs(directory, exist_ok=True)
     folders.remove_temporaries(directory)
     name = f"ckpt-{folders.next_number(directory):08d}"
-    temporary = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
+    temporary = folders.temporary_folder(directory)
     os.makedirs(temporary)
     try:
         _write_checkpoint(
@@ -248,6 +248,52 @@ def load_checkpoint(directory, *, required=(), describe=None):
     )
 
 
+def peek_checkpoint(directory, keys=(), *, required=()):
+    """The newest intact checkpoint's record and some of its arrays.
+
+    Read without the model, without the lock and without moving anything
+    (a damaged newest checkpoint is passed over, as `load_checkpoint`
+    would): what a status display needs while another process may be
+    writing a newer checkpoint beside it.
+
+    Args:
+        directory: The state directory.
+        keys: The arrays to read.
+        required: Record fields the caller needs (see `load_checkpoint`).
+
+    Returns:
+        A `Checkpoint` without `model` and `lock` (both None).
+
+    Raises:
+        CheckpointError: no checkpoint, or none intact.
+    """
+    directory = os.fspath(directory)
+    reasons = []
+    for name in reversed(folders.checkpoints(directory)):
+        folder = os.path.join(directory, name)
+        try:
+            state = _read_state(folder, required)
+            _check_files(folder, state)
+            with np.load(
+                os.path.join(folder, "arrays.npz"), allow_pickle=False
+            ) as archive:
+                arrays = {key: archive[key] for key in keys}
+        except (_Damaged, FileNotFoundError) as error:
+            # FileNotFoundError: pruned by a writer while being read.
+            reasons.append(str(error))
+            continue
+        return Checkpoint(
+            directory=directory, name=name, model=None,
+            settings=dict(state["settings"]),
+            record={k: v for k, v in state.items() if k not in _OWN_FIELDS},
+            arrays=arrays, needs_fit=bool(state["needs_fit"]), lock=None,
+        )
+    raise CheckpointError(
+        f"No intact checkpoint in {directory}"
+        + (": " + " ".join(reasons) if reasons else ".")
+    )
+
+
 def _read_newest_intact(directory, lock, required, describe):
     """`(name, state, model, arrays)` of the newest intact checkpoint."""
     damaged = []
@@ -288,14 +334,7 @@ def _read_checkpoint(folder, required):
     cannot be read counts as damage.
     """
     state = _read_state(folder, required)
-    recorded = state.get("files")
-    for filename, expected in (recorded or {}).items():
-        found = folders.describe_file(os.path.join(folder, filename))
-        if found != expected:
-            raise _Damaged(
-                f"{os.path.join(folder, filename)} is damaged: "
-                f"{folders.difference(found, expected)}."
-            )
+    recorded = _check_files(folder, state)
     failure = CheckpointError if recorded else _Damaged
     path = os.path.join(folder, "model.keras")
     try:
@@ -309,6 +348,19 @@ def _read_checkpoint(folder, required):
     except Exception as error:  # zip, format and OS errors alike
         raise failure(f"Cannot read {path}: {error}") from None
     return state, model, arrays
+
+
+def _check_files(folder, state):
+    """The recorded files, each checked against its size and SHA-256."""
+    recorded = state.get("files")
+    for filename, expected in (recorded or {}).items():
+        found = folders.describe_file(os.path.join(folder, filename))
+        if found != expected:
+            raise _Damaged(
+                f"{os.path.join(folder, filename)} is damaged: "
+                f"{folders.difference(found, expected)}."
+            )
+    return recorded
 
 
 def _read_state(folder, required):

@@ -10,9 +10,10 @@ import hashlib
 import os
 import re
 import shutil
-import uuid
 
+from keras_dbal.saving import atomic
 from keras_dbal.saving.atomic import fsync_dir
+from keras_dbal.saving.locking import LOCK_FILE
 
 __all__ = [
     "DAMAGED",
@@ -23,10 +24,13 @@ __all__ = [
     "fsync_file",
     "latest",
     "next_number",
+    "numbered_folders",
+    "own_entries",
     "pointer",
     "prune",
     "remove_temporaries",
     "set_aside",
+    "temporary_folder",
 ]
 
 LATEST = "LATEST"
@@ -48,6 +52,24 @@ def checkpoints(directory):
         name for name in os.listdir(directory)
         if _NUMBERED.match(name) and not name.startswith(DAMAGED)
         and os.path.isdir(os.path.join(directory, name))
+    )
+
+
+def numbered_folders(directory):
+    """Every `ckpt-*` folder of `directory`, damaged ones too, by name."""
+    return sorted(
+        name for name in os.listdir(directory) if _NUMBERED.match(name)
+    )
+
+
+def own_entries(directory):
+    """The names in `directory` that saving wrote: checkpoints (damaged
+    ones too), `LATEST`, the lock file and temporaries of killed saves;
+    never a file of anyone else's."""
+    return sorted(
+        name for name in os.listdir(directory)
+        if _NUMBERED.match(name) or name in (LATEST, LOCK_FILE)
+        or atomic.temporary_of(name) in ("", LATEST)
     )
 
 
@@ -117,19 +139,19 @@ def fsync_file(path):
 
 
 def remove_temporaries(directory):
-    for name in os.listdir(directory):
-        if ".tmp-" in name:
-            path = os.path.join(directory, name)
-            if os.path.isdir(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                os.remove(path)
+    """Remove the half-written checkpoints and `LATEST`s of killed saves."""
+    atomic.remove_temporaries(directory, {"", LATEST})
+
+
+def temporary_folder(directory):
+    """A new name for a checkpoint being written or deleted."""
+    return atomic.temporary_path(os.path.join(directory, ""))
 
 
 def prune(directory, keep):
     for name in checkpoints(directory)[:-keep]:
         # Renamed first, so a crash part way through deleting leaves a
         # temporary (removed by the next save), never a half checkpoint.
-        doomed = os.path.join(directory, f".tmp-{uuid.uuid4().hex}")
+        doomed = temporary_folder(directory)
         os.rename(os.path.join(directory, name), doomed)
         shutil.rmtree(doomed, ignore_errors=True)

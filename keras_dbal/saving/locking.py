@@ -26,7 +26,7 @@ try:
 except ImportError:  # Windows
     fcntl = None
 
-__all__ = ["StateLockedError", "lock_directory"]
+__all__ = ["StateLockedError", "describe_command", "lock_directory"]
 
 LOCK_FILE = ".lock"
 
@@ -192,8 +192,7 @@ def _write_holder(descriptor):
     holder = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
-        "command": " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:])
-        if sys.argv else "",
+        "command": describe_command(sys.argv, sys.modules.get("__main__")),
     }
     data = json.dumps(holder).encode()
     try:
@@ -201,6 +200,26 @@ def _write_holder(descriptor):
         os.pwrite(descriptor, data, 0)
     except (OSError, AttributeError):  # no pwrite on Windows
         pass  # who holds it is a courtesy, not part of the lock
+
+
+def describe_command(argv, main_module):
+    """The command line as its user typed it, for the lock's holder.
+
+    `python -m package` puts the path of the package's `__main__.py` in
+    `argv[0]`; it is named as typed (`python -m package`), and our own
+    package by its console script, `keras-dbal`.
+    """
+    if not argv:
+        return ""
+    program = os.path.basename(argv[0])
+    spec = getattr(main_module, "__spec__", None)
+    if program == "__main__.py" and spec is not None and spec.name:
+        package = spec.name.removesuffix(".__main__")
+        program = (
+            "keras-dbal" if package == __name__.split(".")[0]
+            else f"python -m {package}"
+        )
+    return " ".join([program, *argv[1:]])
 
 
 def _describe_holder(descriptor):

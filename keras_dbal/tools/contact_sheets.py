@@ -11,6 +11,7 @@ import os
 import numpy as np
 
 from keras_dbal.saving.atomic import replacing
+from keras_dbal.tools.label_files import image_file
 from keras_dbal.tools.label_files import write_template
 
 __all__ = ["write_round"]
@@ -38,18 +39,15 @@ def write_round(directory, pool, pending, session):
     from matplotlib import pyplot
 
     indices = pending["indices"]
-    files = []
     for index in indices:
-        name = os.path.join("images", f"pool-{index:07d}.png")
+        name = image_file(index)
         with replacing(os.path.join(folder, name), "wb") as file:
             pyplot.imsave(
                 file, _displayable(pool.x[index]), cmap="gray",
                 vmin=0.0, vmax=1.0, format="png",
             )
-        files.append(name)
-    if pool.names is not None:
-        # A folder's pool: the CSV names each image's own file.
-        files = [pool.names[index] for index in indices]
+    # A folder's pool: the CSV names each image's own file.
+    files = [image_file(index, pool.names) for index in indices]
     columns = min(10, len(indices))
     rows = -(-len(indices) // columns)
     figure, axes = pyplot.subplots(

@@ -4,8 +4,9 @@ Columns `session, round, pool_index, image_file, label`; `session` is
 the first 12 hex digits of the session pool's fingerprint, so a CSV of
 another session (same round, same positions, other images) is refused.
 `image_file` is the image's PNG in the round's folder or, for a pool read
-from a folder of images, the image's own file (relative to that folder),
-which `read_labels` checks against the position.
+from a folder of images, the image's own file (relative to that folder);
+either way `read_labels` checks it against the row's position, so a
+position edited by hand is refused.
 Spreadsheets save "CSV" in their own ways; a byte-order mark and
 semicolon or tab separators are read as well as plain commas. Every
 refusal names the file, the line and the reason.
@@ -20,6 +21,7 @@ __all__ = [
     "CSV_COLUMNS",
     "LabelFileError",
     "LabelFileWarning",
+    "image_file",
     "read_labels",
     "read_template",
     "write_template",
@@ -51,6 +53,14 @@ def read_template(path):
     return rounds.pop(), indices
 
 
+def image_file(index, names=None):
+    """The `image_file` of pool position `index`: the image's own file in
+    a named pool (`names`), else its PNG in the round's folder."""
+    if names is not None:
+        return names[index]
+    return f"images/pool-{index:07d}.png"
+
+
 def write_template(file, session, round_number, indices, image_files):
     """A CSV with one row per queried image and an empty label column.
 
@@ -79,8 +89,8 @@ def read_labels(path, pending, num_classes, *, session=None,
         num_classes: Labels must be in `[0, num_classes)`.
         session: The session's identifier; rows of another are refused.
         allow_blank: Skip rows with a blank label instead of refusing.
-        names: The pool's file names, if it has them: each row's
-            `image_file` must then be its position's file.
+        names: The pool's file names, if it has them (see
+            `image_file`): each row's `image_file` must be its position's.
 
     Returns:
         `(indices, labels)` of the labelled rows, as int64 arrays.
@@ -99,6 +109,13 @@ def read_labels(path, pending, num_classes, *, session=None,
         session_text, round_text, index_text, file_text, label_text = (
             cell.strip() for cell in row
         )
+        if [session_text, round_text, index_text, file_text,
+                label_text] == CSV_COLUMNS:
+            raise LabelFileError(
+                f"{path}, line {line} repeats the header: were two CSVs "
+                "pasted together? Keep the first header and the rows of "
+                f"round {pending['round']} only."
+            )
         if session is not None and session_text != session:
             raise LabelFileError(
                 f"{path}, line {line}: this CSV belongs to another labelling "
@@ -118,12 +135,11 @@ def read_labels(path, pending, num_classes, *, session=None,
                 f"{path}, line {line}: pool_index {index} was not asked "
                 f"for in round {pending['round']}."
             )
-        if names is not None and _same_name(file_text) != _same_name(
-            names[index]
-        ):
+        expected = image_file(index, names)
+        if _same_name(file_text) != _same_name(expected):
             raise LabelFileError(
                 f"{path}, line {line}: pool_index {index} is the image "
-                f"{names[index]!r}, but this row names {file_text!r}. Was a "
+                f"{expected!r}, but this row names {file_text!r}. Was a "
                 "cell edited? Put back the round's pool_index and image_file."
             )
         if index in seen:
@@ -152,10 +168,22 @@ def read_labels(path, pending, num_classes, *, session=None,
 
 
 def _read_rows(path):
+    """The CSV's rows, its header first.
+
+    Read by the `csv` module from the file itself (opened with
+    `newline=""`), so a quoted cell may hold any character a file name
+    can, a line break included.
+    """
     try:
         # utf-8-sig: a spreadsheet's byte-order mark is not part of "round".
         with open(path, newline="", encoding="utf-8-sig") as file:
-            text = file.read()
+            for delimiter in _DELIMITERS:
+                file.seek(0)
+                rows = _rows_under_header(file, delimiter, path)
+                if rows is not None:
+                    return rows
+            file.seek(0)
+            first_line = file.readline(200).rstrip("\r\n")
     except UnicodeDecodeError:
         raise LabelFileError(
             f"Cannot read {path}: it is not UTF-8 text. Save it as "
@@ -163,16 +191,40 @@ def _read_rows(path):
         ) from None
     except OSError as error:
         raise LabelFileError(f"Cannot read {path}: {error}") from None
-    first_line = text.splitlines()[0] if text.strip() else ""
-    for delimiter in _DELIMITERS:
-        header = next(csv.reader([first_line], delimiter=delimiter), [])
-        if [cell.strip() for cell in header] == CSV_COLUMNS:
-            return list(csv.reader(text.splitlines(), delimiter=delimiter))
     raise LabelFileError(
         f"{path}: the first line must be the header "
         f"{','.join(CSV_COLUMNS)} (separated by commas, semicolons or "
         f"tabs); found {first_line[:80]!r}."
     )
+
+
+def _rows_under_header(file, delimiter, path):
+    """Every row if the first is the header with `delimiter`, else None."""
+    reader = csv.reader(file, delimiter=delimiter)
+    try:
+        header = next(reader, [])
+    except csv.Error:
+        return None
+    if [cell.strip() for cell in header] != CSV_COLUMNS:
+        return None
+    rows = [header]
+    try:
+        for row in reader:
+            rows.append(row)
+    except csv.Error as error:
+        raise LabelFileError(
+            f"{path}, line {len(rows) + 1}: {_csv_problem(error)}"
+        ) from None
+    return rows
+
+
+def _csv_problem(error):
+    if "field larger than field limit" in str(error):
+        return (
+            f"a cell is longer than {csv.field_size_limit():,} characters "
+            "(is a closing quote missing?)."
+        )
+    return f"not a valid CSV row ({error})."
 
 
 def _same_name(name):

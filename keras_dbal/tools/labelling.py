@@ -4,8 +4,9 @@ A labelling session lives in one state directory:
 
     DIR/
       .lock               held by the one command working here
-      session.json        number of classes, where the pool came from
+      session.json        number of classes, seed, where the pool came from
       pool.npy            the unlabelled images, copied once
+      names.json          each image's file, for a pool read from a folder
       learner/            the ActiveLearner's checkpoints (keras_dbal.saving)
       pending.json        the round waiting for labels, if any
       rounds/round-0003/  contact_sheet.png, images/*.png, labels.csv
@@ -15,12 +16,17 @@ image_file, label` and an empty label column; `teach` reads it back once
 filled. A round's `labels.csv` is written once and never again, so a
 person may fill it in place: asking again while the round waits for
 labels shows the same round. A CSV that does not answer the pending round
-(rows missing, other rounds, unknown or repeated positions, labels outside
-the classes) is refused with a message saying what is wrong, and nothing
-in the directory changes; `partial=True` teaches the rows that are there
-and keeps the rest of the round waiting. Every command holds the
-directory's lock, so two at once get a clear error, never each other's
-half-written files.
+(rows missing, other rounds, unknown or repeated positions, positions
+that do not match their image files, labels outside the classes) is
+refused with a message saying what is wrong, and nothing in the directory
+changes; `partial=True` teaches the rows that are there and keeps the
+rest of the round waiting. Every command holds the directory's lock, so
+two at once get a clear error, never each other's half-written files.
+
+Nothing that holds a label depends on one file alone: a damaged
+`session.json` is rebuilt from the learner's checkpoint and `pool.npy`,
+and a damaged or missing `pending.json` from the round's CSV (see
+`keras_dbal.tools.pending_rounds`); each with a `LabelFileWarning`.
 """
 
 import contextlib
@@ -30,6 +36,7 @@ import warnings
 import keras
 import numpy as np
 
+from keras_dbal.active import learner_state
 from keras_dbal.active.learner import ActiveLearner
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.selection import derive_seed
@@ -37,19 +44,31 @@ from keras_dbal.active.selection import random_query
 from keras_dbal.datasets.loaders import DataError
 from keras_dbal.datasets.loaders import scale_images
 from keras_dbal.models import gal_cnn
-from keras_dbal.saving.folders import remove_temporaries
+from keras_dbal.saving.locking import LOCK_FILE
 from keras_dbal.saving.locking import lock_directory
+from keras_dbal.tools import pending_rounds
 from keras_dbal.tools.contact_sheets import write_round
 from keras_dbal.tools.label_files import CSV_COLUMNS
 from keras_dbal.tools.label_files import LabelFileError
 from keras_dbal.tools.label_files import LabelFileWarning
 from keras_dbal.tools.label_files import read_labels
-from keras_dbal.tools.label_files import read_template
+from keras_dbal.tools.session_files import LEARNER
+from keras_dbal.tools.session_files import NAMES
+from keras_dbal.tools.session_files import PENDING
+from keras_dbal.tools.session_files import POOL
+from keras_dbal.tools.session_files import SESSION
+from keras_dbal.tools.session_files import first_missing
+from keras_dbal.tools.session_files import holds_labels
 from keras_dbal.tools.session_files import next_round
 from keras_dbal.tools.session_files import read_json
+from keras_dbal.tools.session_files import read_session
+from keras_dbal.tools.session_files import remove_made
+from keras_dbal.tools.session_files import remove_temporaries
 from keras_dbal.tools.session_files import remove_unfinished_init
+from keras_dbal.tools.session_files import round_folder
 from keras_dbal.tools.session_files import save_array
 from keras_dbal.tools.session_files import write_json
+from keras_dbal.tools.wording import count
 from keras_dbal.utils import validation
 
 __all__ = [
@@ -59,14 +78,14 @@ __all__ = [
     "pending_round",
     "query_session",
     "read_labels",
+    "session_status",
     "teach_session",
 ]
 
 
-
 def init_session(
     directory, pool_images, num_classes, *, acquisition="bald",
-    mc_samples=20, epochs=50, batch_size=128, seed=0, source=None,
+    mc_samples=20, epochs=100, batch_size=32, seed=0, source=None,
     max_value=None, names=None,
 ):
     """Create a labelling session around a new Bayesian `gal_cnn`.
@@ -82,47 +101,127 @@ def init_session(
             `keras_dbal.datasets.scale_images`).
         names: Each image's file name (a folder's pool): the round CSVs
             then name the files, and `teach` checks each row's file.
+
+    A failed init leaves nothing of its own behind (the directory too,
+    if it made it); a person's files in the directory are never touched.
     """
     num_classes = validation.positive_int(num_classes, "num_classes")
     pool = Pool(scale_images(
         Pool(pool_images).x, "pool_images", max_value=max_value
     ), names=names)
-    with _locked(directory, create=True):
-        if os.path.exists(os.path.join(directory, "session.json")):
-            raise ValueError(
-                f"{directory} already holds a labelling session; query or "
-                "teach it, or choose another directory."
-            )
-        remove_unfinished_init(os.path.join(directory, "learner"))
-        save_array(os.path.join(directory, "pool.npy"), pool.x)
-        keras.utils.set_random_seed(seed)
-        model = gal_cnn(pool.x.shape[1:], num_classes, seed=seed)
-        model.compile(
-            optimizer="adam", loss="sparse_categorical_crossentropy"
-        )
-        with ActiveLearner(
-            model, acquisition, mc_samples, seed=seed,
-            fit_kwargs={"epochs": epochs, "batch_size": batch_size},
-            checkpoint_dir=os.path.join(directory, "learner"),
-        ) as learner:
-            learner.checkpoint()
-        # Written last: a session exists once everything it names does.
-        write_json(
-            os.path.join(directory, "session.json"),
-            {"num_classes": num_classes, "source": source, "seed": seed,
-             "pool": pool.identity(),
-             "names": None if names is None else list(pool.names)},
-        )
+    made = first_missing(directory)
+    try:
+        with _locked(directory, create=True):
+            if os.path.exists(os.path.join(directory, SESSION)):
+                raise ValueError(
+                    f"{directory} already holds a labelling session; query "
+                    "or teach it, or choose another directory."
+                )
+            remove_unfinished_init(directory)
+            try:
+                learner = _create(
+                    directory, pool, num_classes, acquisition=acquisition,
+                    mc_samples=mc_samples, epochs=epochs,
+                    batch_size=batch_size, seed=seed, source=source,
+                )
+            except BaseException:
+                remove_unfinished_init(directory)
+                # Still held, so no other command can be using it.
+                os.remove(os.path.join(directory, LOCK_FILE))
+                raise
+    except BaseException:
+        remove_made(directory, made)
+        raise
+    return learner
+
+
+def _create(directory, pool, num_classes, *, acquisition, mc_samples,
+            epochs, batch_size, seed, source):
+    save_array(os.path.join(directory, POOL), pool.x)
+    if pool.names is not None:
+        write_json(os.path.join(directory, NAMES), list(pool.names))
+    keras.utils.set_random_seed(seed)
+    model = gal_cnn(pool.x.shape[1:], num_classes, seed=seed)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    with ActiveLearner(
+        model, acquisition, mc_samples, seed=seed,
+        fit_kwargs={"epochs": epochs, "batch_size": batch_size},
+        checkpoint_dir=os.path.join(directory, LEARNER),
+    ) as learner:
+        learner.checkpoint()
+    # Written last: a session exists once everything it names does.
+    write_json(
+        os.path.join(directory, SESSION),
+        {"num_classes": num_classes, "source": source, "seed": seed,
+         "pool": pool.identity()},
+    )
     return learner
 
 
 def pending_round(directory):
     """`{"round", "indices"}` of the round waiting for labels, or None.
 
+    Read as `query` and `teach` find it (a damaged `pending.json` is read
+    as the round its CSV lists), without changing anything.
+
     Args:
         directory: The session's state directory.
     """
-    return _read_pending(directory)
+    session, _ = read_session(directory)
+    if session is None:
+        # Damaged: the next query or teach rebuilds it; the pool says how
+        # many images there are.
+        _check_session_exists(directory)
+        size = len(_load_pool(directory, None))
+    else:
+        size = session["pool"]["size"]
+    labelled = _labelled_mask(directory, size)
+    pending, _ = pending_rounds.find_waiting(directory, labelled)
+    if pending is None or labelled[pending["indices"]].all():
+        return None
+    return pending
+
+
+def session_status(directory):
+    """Where a labelling session stands, read without changing anything.
+
+    It takes no lock, so it answers while another command works on the
+    session.
+
+    Args:
+        directory: The session's state directory.
+
+    Returns:
+        A dict: `images` (in the pool), `labelled`, `labels_per_class`
+        (a count per class), `waiting_round` (the round waiting for
+        labels, or None), `waiting_images` (how many of its images still
+        wait), `round_images` (how many it asked for), `waiting_csv` (its
+        CSV, or None), `acquisition` and `seed`.
+    """
+    session = _session_or_error(directory)
+    state = learner_state.peek(os.path.join(directory, LEARNER))
+    labelled = _labelled_mask(directory, session["pool"]["size"], state)
+    pending, _ = pending_rounds.find_waiting(directory, labelled)
+    waiting = [] if pending is None else [
+        index for index in pending["indices"] if not labelled[index]
+    ]
+    if not waiting:
+        pending = None
+    return {
+        "images": len(labelled),
+        "labelled": len(state["y_labelled"]),
+        "labels_per_class": np.bincount(
+            state["y_labelled"], minlength=session["num_classes"]
+        ).tolist(),
+        "waiting_round": None if pending is None else pending["round"],
+        "waiting_images": len(waiting),
+        "round_images": 0 if pending is None else len(pending["indices"]),
+        "waiting_csv": None if pending is None else os.path.join(
+            round_folder(directory, pending["round"]), "labels.csv"
+        ),
+        "acquisition": state["acquisition"],
+        "seed": session["seed"],
+    }
 
 
 def query_session(directory, n):
@@ -143,39 +242,44 @@ def query_session(directory, n):
     n = validation.positive_int(n, "n")
     with _locked(directory):
         session, pool, learner = _open(directory)
-        pending = _read_pending(directory)
-        if pending is not None:
-            _check_pending(directory, pending, pool)
-        if pending is not None and pool.labelled_mask[
-            pending["indices"]
-        ].all():
-            # Taught, but stopped before the pending note was removed.
-            os.remove(os.path.join(directory, "pending.json"))
-            pending = None
-        if pending is None:
-            if n > int((~pool.labelled_mask).sum()):
-                raise ValueError(
-                    f"Invalid value received for argument `n`: asked for "
-                    f"{n} images but only {int((~pool.labelled_mask).sum())}"
-                    " are unlabelled."
-                )
-            if learner.num_labelled == 0:
-                chosen, _ = random_query(
-                    pool.unlabelled_indices, n,
-                    derive_seed(learner.seed or 0, "query", 0),
-                )
-                chosen = np.sort(chosen)
-            else:
-                chosen = learner.query(pool, n=n)
-                learner.checkpoint()
-            # Past every round folder, whatever the learner counts (an
-            # older checkpoint after damage): a new round never reuses a
-            # folder whose CSV a person may have filled.
-            round_number = next_round(directory)
-            pending = {"round": round_number, "indices": chosen.tolist()}
-            write_json(os.path.join(directory, "pending.json"), pending)
-        learner.close()
+        try:
+            pending = _waiting_round(directory, pool)
+            if pending is None:
+                pending = _new_round(directory, pool, learner, n)
+        finally:
+            learner.close()
         return write_round(directory, pool, pending, _session_id(session))
+
+
+def _new_round(directory, pool, learner, n):
+    chosen = pending_rounds.unwritten_query(
+        learner.history_, learner.num_labelled, pool.labelled_mask
+    )
+    if chosen is None:
+        unlabelled = int((~pool.labelled_mask).sum())
+        if n > unlabelled:
+            raise ValueError(
+                f"Invalid value received for argument `n`: asked for "
+                f"{count(n, 'image')} but only {unlabelled} "
+                f"{'is' if unlabelled == 1 else 'are'} unlabelled."
+            )
+        if learner.num_labelled == 0:
+            chosen, _ = random_query(
+                pool.unlabelled_indices, n,
+                derive_seed(learner.seed or 0, "query", 0),
+            )
+            chosen = np.sort(chosen)
+        else:
+            chosen = learner.query(pool, n=n)
+            # Killed from here until pending.json is written, the next
+            # query finds this choice in the checkpoint (unwritten_query).
+            learner.checkpoint()
+    # Past every round folder, whatever the learner counts (an older
+    # checkpoint after damage): a new round never reuses a folder whose
+    # CSV a person may have filled.
+    pending = {"round": next_round(directory), "indices": chosen.tolist()}
+    write_json(os.path.join(directory, PENDING), pending)
+    return pending
 
 
 def teach_session(directory, labels_csv, *, partial=False):
@@ -195,57 +299,74 @@ def teach_session(directory, labels_csv, *, partial=False):
             without `partial`, not all of it); nothing is changed.
     """
     with _locked(directory):
-        session = _read_session(directory)
-        pending = _read_pending(directory)
-        if pending is None:
-            raise LabelFileError(
-                f"No round is waiting for labels in {directory}: every round "
-                "queried so far is taught (a CSV taught twice changes "
-                "nothing). Run `keras-dbal query` for a new round."
-            )
-        indices, labels = read_labels(
-            labels_csv, pending, session["num_classes"],
-            session=_session_id(session), allow_blank=partial,
-            names=session.get("names"),
-        )
-        _, pool, learner = _open(directory)
-        _check_pending(directory, pending, pool)
-        taught = pool.labels_[indices]
-        again = taught >= 0
-        if (taught[again] != labels[again]).any():
-            clash = np.flatnonzero(again & (taught != labels))[:10]
-            raise LabelFileError(
-                f"{labels_csv}: pool_index {indices[clash].tolist()} "
-                f"{'was' if len(clash) == 1 else 'were'} already taught as "
-                f"{taught[clash].tolist()}, not {labels[clash].tolist()}; "
-                "a taught label cannot be changed."
-            )
-        indices, labels = indices[~again], labels[~again]
-        answered = set(indices.tolist()) | set(
-            np.flatnonzero(pool.labelled_mask).tolist()
-        )
-        missing = [i for i in pending["indices"] if i not in answered]
-        if missing and not partial:
-            raise LabelFileError(
-                f"{labels_csv} labels {len(pending['indices']) - len(missing)}"
-                f" of the {len(pending['indices'])} images of round "
-                f"{pending['round']}; pool_index {missing[:20]} "
-                f"{'has' if len(missing) == 1 else 'have'} no label. Label "
-                "them too, or teach with partial=True (keras-dbal teach "
-                "--partial) to teach these now and keep the rest waiting."
-            )
-        if len(indices):
-            learner.teach(pool, labels, indices=indices)
-        if not missing:
-            os.remove(os.path.join(directory, "pending.json"))
-        learner.close()
+        session, _ = read_session(directory)
+        if session is not None:
+            # A refused CSV is refused before the learner is loaded.
+            pending = pending_round(directory)
+            if pending is not None:
+                _read_answers(directory, session, labels_csv, pending,
+                              partial)
+        session, pool, learner = _open(directory)
+        try:
+            _teach(directory, session, pool, learner, labels_csv, partial)
+        finally:
+            learner.close()
     return learner
+
+
+def _teach(directory, session, pool, learner, labels_csv, partial):
+    pending = _waiting_round(directory, pool)
+    if pending is None:
+        raise LabelFileError(
+            f"No round is waiting for labels in {directory}: every round "
+            "queried so far is taught (a CSV taught twice changes "
+            "nothing). Run `keras-dbal query` for a new round."
+        )
+    indices, labels = _read_answers(
+        directory, session, labels_csv, pending, partial
+    )
+    taught = pool.labels_[indices]
+    again = taught >= 0
+    if (taught[again] != labels[again]).any():
+        clash = np.flatnonzero(again & (taught != labels))[:10]
+        raise LabelFileError(
+            f"{labels_csv}: pool_index {indices[clash].tolist()} "
+            f"{'was' if len(clash) == 1 else 'were'} already taught as "
+            f"{taught[clash].tolist()}, not {labels[clash].tolist()}; "
+            "a taught label cannot be changed."
+        )
+    indices, labels = indices[~again], labels[~again]
+    answered = set(indices.tolist()) | set(
+        np.flatnonzero(pool.labelled_mask).tolist()
+    )
+    missing = [i for i in pending["indices"] if i not in answered]
+    if missing and not partial:
+        raise LabelFileError(
+            f"{labels_csv} labels {len(pending['indices']) - len(missing)}"
+            f" of the {count(len(pending['indices']), 'image')} of round "
+            f"{pending['round']}; pool_index {missing[:20]} "
+            f"{'has' if len(missing) == 1 else 'have'} no label. Label "
+            "them too, or teach with partial=True (keras-dbal teach "
+            "--partial) to teach these now and keep the rest waiting."
+        )
+    if len(indices):
+        learner.teach(pool, labels, indices=indices)
+    if not missing:
+        os.remove(os.path.join(directory, PENDING))
+
+
+def _read_answers(directory, session, labels_csv, pending, partial):
+    return read_labels(
+        labels_csv, pending, session["num_classes"],
+        session=_session_id(session), allow_blank=partial,
+        names=_read_names(directory, session),
+    )
 
 
 @contextlib.contextmanager
 def _locked(directory, create=False):
     if not create:
-        _read_session(directory)  # a clear error before making anything
+        _check_session_exists(directory)  # before making anything
     with lock_directory(directory):
         remove_temporaries(directory)
         yield
@@ -255,40 +376,72 @@ def _session_id(session):
     return session["pool"]["fingerprint"][:12]
 
 
+def _open(directory):
+    """`(session, pool, learner)`; a damaged session.json is rebuilt."""
+    session, problem = read_session(directory)
+    pool = _load_pool(directory, session)
+    learner = ActiveLearner.load(os.path.join(directory, LEARNER), pool=pool)
+    if problem is not None:
+        # Everything it held but the source is in the checkpoint (which
+        # checked pool.npy against its own record when it holds labels).
+        session = {"num_classes": learner.num_classes, "source": None,
+                   "seed": learner.seed, "pool": pool.identity()}
+        write_json(os.path.join(directory, SESSION), session)
+        warnings.warn(
+            f"{problem} It was rebuilt from {os.path.join(directory, LEARNER)}"
+            f" and {os.path.join(directory, POOL)}.",
+            LabelFileWarning, stacklevel=3,
+        )
+    return session, pool, learner
 
 
-def _read_session(directory):
-    path = os.path.join(directory, "session.json")
-    if not os.path.isfile(path):
+def _session_or_error(directory):
+    session, problem = read_session(directory)
+    if session is None:
+        _check_session_exists(directory)
+        raise LabelFileError(
+            f"{problem} Run `keras-dbal query --state {directory}` (or "
+            "teach) to rebuild it from the learner's checkpoint."
+        )
+    return session
+
+
+def _check_session_exists(directory):
+    """A clear error for a directory that never held a session (a
+    mistyped --state); one whose session.json is lost while its learner
+    holds labels still counts as a session."""
+    if not os.path.isfile(os.path.join(directory, SESSION)) and not (
+        holds_labels(os.path.join(directory, LEARNER))
+    ):
         raise ValueError(
             f"{directory} holds no labelling session: create one with "
             "`keras-dbal init`."
         )
-    return read_json(path)
 
 
-def _open(directory):
-    session = _read_session(directory)
-    pool = _load_pool(directory, session)
-    learner = ActiveLearner.load(
-        os.path.join(directory, "learner"), pool=pool
-    )
-    return session, pool, learner
+def _read_names(directory, session):
+    if session is not None and session.get("names") is not None:
+        return session["names"]  # a session made before names.json
+    path = os.path.join(directory, NAMES)
+    return read_json(path) if os.path.isfile(path) else None
 
 
 def _load_pool(directory, session):
-    path = os.path.join(directory, "pool.npy")
-    source = session.get("source") or "the images given to keras-dbal init"
+    path = os.path.join(directory, POOL)
+    source = (session or {}).get("source") or (
+        "the images given to keras-dbal init"
+    )
     try:
         pool = Pool(
-            np.load(path, allow_pickle=False), names=session.get("names")
+            np.load(path, allow_pickle=False),
+            names=_read_names(directory, session),
         )
     except Exception as error:  # truncated, missing or not an array
         raise DataError(
             f"Cannot read {path} ({error}). It is a copy of {source}; "
             "restore it from there."
         ) from None
-    if "pool" in session and pool.identity() != session["pool"]:
+    if session is not None and pool.identity() != session["pool"]:
         raise DataError(
             f"{path} is not the pool this session was created with (its "
             f"fingerprint differs). It is a copy of {source}; restore it "
@@ -297,63 +450,31 @@ def _load_pool(directory, session):
     return pool
 
 
-def _read_pending(directory):
-    path = os.path.join(directory, "pending.json")
-    if not os.path.isfile(path):
-        return None
-    try:
-        pending = read_json(path)
-        indices = (
-            pending.get("indices") if isinstance(pending, dict) else None
-        )
-        if not isinstance(indices, list) or not isinstance(
-            pending.get("round"), int
-        ) or not all(isinstance(index, int) for index in indices):
-            raise LabelFileError(
-                f"{path} does not hold {{\"round\": int, \"indices\": "
-                "[int, ...]}."
-            )
-    except LabelFileError as error:
-        # The round's CSV template lists the same positions: rebuild from it
-        # (it is rewritten for good when the round is taught).
-        rebuilt, source = _pending_from_template(directory)
-        if rebuilt is None:
-            raise LabelFileError(
-                f"{error} No round CSV in {directory}/rounds to rebuild it "
-                f"from: delete {path} and run `keras-dbal query`."
-            ) from None
-        warnings.warn(
-            f"{path} is damaged; the waiting round was rebuilt from "
-            f"{source}.", LabelFileWarning, stacklevel=3,
-        )
-        return rebuilt
-    return pending
+def _labelled_mask(directory, size, state=None):
+    """Boolean `(size,)`: the images the learner's checkpoint labels."""
+    if state is None:
+        state = learner_state.peek(os.path.join(directory, LEARNER))
+    labelled = np.zeros(size, bool)
+    positions = state["pool_indices"]
+    labelled[positions[(positions >= 0) & (positions < size)]] = True
+    return labelled
 
 
-def _pending_from_template(directory):
-    number = next_round(directory) - 1
-    path = os.path.join(
-        directory, "rounds", f"round-{number:04d}", "labels.csv"
+def _waiting_round(directory, pool):
+    """The round waiting for labels, repaired on disk; None if none."""
+    path = os.path.join(directory, PENDING)
+    pending, problem = pending_rounds.find_waiting(
+        directory, pool.labelled_mask
     )
-    try:
-        round_number, indices = read_template(path)
-    except LabelFileError:
-        return None, path
-    if round_number != number:
-        return None, path
-    return {"round": number, "indices": indices}, path
-
-
-def _check_pending(directory, pending, pool):
-    positions = np.asarray(pending["indices"])
-    if (
-        len(positions) == 0
-        or positions.min() < 0
-        or positions.max() >= len(pool)
-        or len(np.unique(positions)) != len(positions)
-    ):
-        raise LabelFileError(
-            f"{os.path.join(directory, 'pending.json')} is damaged: its "
-            f"positions must be distinct and in [0, {len(pool)}). Delete it "
-            "to rebuild the waiting round from its CSV template."
-        )
+    if problem is not None:
+        # Said once, and mended for good.
+        warnings.warn(problem, LabelFileWarning, stacklevel=4)
+        if pending is not None:
+            write_json(path, pending)
+    if pending is None or pool.labelled_mask[pending["indices"]].all():
+        # Taught, but stopped before the pending note was removed (or
+        # damaged, its round never shown).
+        if os.path.exists(path):
+            os.remove(path)
+        return None
+    return pending
