@@ -462,7 +462,13 @@ def test_at_chance_against_a_hand_count():
 
     assert at_chance(predicting(60), labels) == (True, 0.6, 0.5)
     assert at_chance(predicting(61), labels) == (False, 0.61, 0.5)
-    # One class only: every answer of it is right, nothing to tell.
+    # 7 of 8 labels of one class: chance 0.875 and a bound of
+    # 0.875 + 2 sqrt(0.875 * 0.125 / 8) = 1.11, which no accuracy passes,
+    # so nothing is told; one class only, likewise.
+    few = np.array([0] * 7 + [1])
+    assert at_chance(np.eye(2)[few], few) == (False, 1.0, 0.875)
+    assert at_chance(np.eye(2)[np.zeros(8, int)], few) == (False, 0.875,
+                                                          0.875)
     assert at_chance(np.eye(2)[np.zeros(9, int)], np.zeros(9, int))[0] is False
 
 

@@ -84,20 +84,18 @@ def at_chance(probs, labels):
     or take the binomial spread sqrt(p (1 - p) / N), so "at chance" is
     an accuracy within two of those spreads above p. A model fitted on
     these very labels scores far above that; one that did not move from
-    its initial weights, or collapsed to one class, does not. Labels of
-    a single class say nothing (every prediction of it is right).
+    its initial weights, or collapsed to one class, does not. Where that
+    bound reaches 1 (a few labels, nearly all of one class) no accuracy
+    tells, and the answer is False.
 
     Returns:
         `(at_chance, accuracy, chance)`.
     """
     labels = np.asarray(labels)
-    counts = np.bincount(labels)
-    chance = float(counts.max() / len(labels))
+    chance = float(np.bincount(labels).max() / len(labels))
     accuracy = float(np.mean(probs.argmax(axis=1) == labels))
-    if np.count_nonzero(counts) < 2:
-        return False, accuracy, chance
-    spread = np.sqrt(chance * (1.0 - chance) / len(labels))
-    return accuracy <= chance + 2.0 * spread, accuracy, chance
+    bound = chance + 2.0 * np.sqrt(chance * (1.0 - chance) / len(labels))
+    return bool(bound < 1.0 and accuracy <= bound), accuracy, chance
 
 
 def _auc(probs, labels, present):
