@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import keras_dbal
+from keras_dbal.experiments import runner
 from keras_dbal.tools import cli
 
 # File formats, commands and checks that do not depend on the Keras
@@ -115,18 +116,19 @@ def test_help_prints_no_tensorflow_log_lines(module, expected):
     "args, match",
     [
         (["--rounds", "200"], r"need 2020 images, but the pool has 1437"),
-        (["--pool-subset", "5"], r"query_size=10 is more than pool_subset"),
-        (["--initial-per-class", "200"], r"fewer than initial_per_class"),
+        # Told in the options' names, as the user typed them.
+        (["--pool-subset", "5"],
+         r"--query-size=10 is more than --pool-subset=5"),
+        (["--initial-per-class", "200"],
+         r"fewer than --initial-per-class=200"),
     ],
 )
 def test_run_fails_before_any_compute(args, match, tmp_path, capsys,
                                       monkeypatch):
-    from keras_dbal.experiments import runner as experiment
-
     def never(*args, **kwargs):
         raise AssertionError("trained before checking its arguments")
 
-    monkeypatch.setattr(experiment, "_build_run", never)
+    monkeypatch.setattr(runner, "_build_run", never)
     assert cli.main(["run", "--out", str(tmp_path / "o"), *args]) == 2
     assert re.search(match, capsys.readouterr().err)
 
@@ -138,8 +140,6 @@ def test_run_refuses_an_unwritable_out_at_once(tmp_path, capsys):
 
 
 def test_run_keeps_the_rounds_that_finished(tmp_path, monkeypatch, capsys):
-    from keras_dbal.experiments import runner as experiment
-
     def first_round_then_interrupt(learners, pools, rounds, n, on_round,
                                    **kwargs):
         on_round([[{"num_labelled": 20, "accuracy": 0.5, "error": 0.5,
@@ -148,8 +148,8 @@ def test_run_keeps_the_rounds_that_finished(tmp_path, monkeypatch, capsys):
         raise KeyboardInterrupt
 
     taught = types.SimpleNamespace(pool_indices_=np.arange(20))
-    monkeypatch.setattr(experiment, "_build_run", lambda *args: (taught, None))
-    monkeypatch.setattr(experiment, "simulate_together",
+    monkeypatch.setattr(runner, "_build_run", lambda *args: (taught, None))
+    monkeypatch.setattr(runner, "simulate_together",
                         first_round_then_interrupt)
     out = tmp_path / "o"
     assert cli.main(["run", "--out", str(out), "--quiet"]) == 130

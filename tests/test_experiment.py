@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from keras_dbal import experiments
 from keras_dbal.experiments import runner as experiment
 
 
@@ -35,13 +36,13 @@ def test_deterministic_twins_use_point_mass_forms(digits, monkeypatch):
     monkeypatch.setattr(experiment, "ActiveLearner", RecordingLearner)
     monkeypatch.setattr(experiment, "simulate_together",
                         fake_simulate_together)
-    config = experiment.ExperimentConfig(
+    config = experiments.ExperimentConfig(
         acquisitions=("variation_ratios",),
         deterministic=("variation_ratios", "bald", "max_entropy"),
         rounds=1, initial_per_class=1, seeds=(0,),
     )
     data = ((x_train[:100], y_train[:100]), (x_test[:20], y_test[:20]))
-    results = experiment.run_experiment(
+    results = experiments.run_experiment(
         data, config, progress=False, log=lambda line: None
     )
     assert RecordingLearner.made == [
@@ -76,7 +77,7 @@ def test_summarize_averages_both_test_errors_over_seeds():
          "error_without_dropout": [0.6, 0.5]}
         for model in ("deterministic", "ensemble")
     ]
-    summary = experiment.summarize(runs)
+    summary = experiments.summarize(runs)
     assert list(summary) == [
         "bald", "bald (deterministic)", "bald (ensemble)"
     ]
@@ -103,12 +104,12 @@ def test_ensemble_runs_acquire_with_k_distinct_deterministic_members(
     monkeypatch.setattr(experiment, "ActiveLearner", recording)
     monkeypatch.setattr(experiment, "simulate_together",
                         fake_simulate_together)
-    config = experiment.ExperimentConfig(
+    config = experiments.ExperimentConfig(
         acquisitions=("bald",), ensembles=("bald", "random"),
         ensemble_size=3, rounds=1, initial_per_class=1, seeds=(0,),
     )
     data = ((x_train[:100], y_train[:100]), (x_test[:20], y_test[:20]))
-    results = experiment.run_experiment(
+    results = experiments.run_experiment(
         data, config, progress=False, log=lambda line: None
     )
     assert [(r["acquisition"], r["model"], r["bayesian"])
@@ -117,7 +118,7 @@ def test_ensemble_runs_acquire_with_k_distinct_deterministic_members(
         ("bald", "ensemble", False),
         ("random", "ensemble", False),
     ]
-    assert list(experiment.summarize(results)) == [
+    assert list(experiments.summarize(results)) == [
         "bald", "bald (ensemble)", "random (ensemble)"
     ]
     ensemble = learners[1].model
@@ -146,6 +147,6 @@ def test_ensemble_runs_acquire_with_k_distinct_deterministic_members(
 
 def test_an_ensemble_of_one_is_refused():
     with pytest.raises(ValueError, match="ensemble_size.*at least 2"):
-        experiment.ExperimentConfig(ensembles=("bald",), ensemble_size=1)
+        experiments.ExperimentConfig(ensembles=("bald",), ensemble_size=1)
     with pytest.raises(ValueError, match="ensembles.*share a name"):
-        experiment.ExperimentConfig(ensembles=("bald", "bald"))
+        experiments.ExperimentConfig(ensembles=("bald", "bald"))

@@ -10,6 +10,7 @@ import pytest
 import keras_dbal
 import keras_dbal.active.lockstep as lockstep
 from keras_dbal import backend
+from keras_dbal import experiments
 from keras_dbal.experiments import runner as experiment
 from keras_dbal.experiments.simulation import simulate
 from keras_dbal.experiments.simulation import simulate_together
@@ -17,7 +18,7 @@ from tests.conftest import requires_backend
 
 # Two runs per architecture (Bayesian CNN; deterministic twin), so the
 # lockstep fit stacks runs and splits them by architecture.
-CONFIG = experiment.ExperimentConfig(
+CONFIG = experiments.ExperimentConfig(
     acquisitions=("bald", "random"),
     deterministic=("max_entropy",),
     seeds=(0, 1),

@@ -420,7 +420,7 @@ def _status(args):
 def _run(args):
     from keras_dbal import backend
     from keras_dbal import datasets
-    from keras_dbal.experiments import runner as experiment
+    from keras_dbal import experiments
     from keras_dbal.tools import results_files
 
     config = ExperimentConfig(
@@ -454,10 +454,10 @@ def _run(args):
             args.out, name, config, results, args.metric
         )
 
-    results = experiment.run_experiment(
+    results = experiments.run_experiment(
         data, config, progress=not args.quiet, on_result=save
     )
-    summary = experiment.summarize(results)
+    summary = experiments.summarize(results)
     key, axis_label = METRICS[args.metric]
     print(f"\nFinal {axis_label.lower()} (mean over seeds):")
     for label, curve in summary.items():

@@ -8,7 +8,7 @@ import os
 import tempfile
 
 from keras_dbal import backend
-from keras_dbal.experiments import runner as experiment
+from keras_dbal import experiments
 from keras_dbal.saving.atomic import replacing
 from keras_dbal.tools import plotting
 
@@ -33,7 +33,7 @@ def write(folder, name, config, results, metric="accuracy"):
 
     Each file is replaced whole, so a crash leaves the previous version.
     """
-    summary = experiment.summarize(results)
+    summary = experiments.summarize(results)
     planned = len(config.runs()) * len(config.seeds)
     record = {
         "dataset": name,
