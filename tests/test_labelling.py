@@ -747,3 +747,21 @@ def test_temporaries_a_killed_query_left_are_removed(copy, session):
     labelling.query_session(state, N_QUERY)
     assert not list(state.rglob("*.tmp-????????????????????????????????"))
     assert (images / "notes.tmp-mine.txt").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_status_answers_while_another_command_holds_the_session(copy):
+    state, template = copy
+    holder = worker("hold", state)
+    assert holder.stdout.readline().strip() == "locked"
+    try:
+        status = run_cli("status", "--state", state)
+        out, err = status.communicate(timeout=600)
+        assert status.returncode == 0, err
+        assert out.splitlines()[1] == (
+            f"Round 1 is waiting for labels: 6 of its 6 images in "
+            f"{template}."
+        )
+    finally:
+        holder.kill()
+        holder.communicate()
