@@ -162,6 +162,8 @@ def main(argv=None):
         acquisitions=acquisitions, seeds=tuple(args.seeds),
         rounds=args.rounds, query_size=args.batch, mc_samples=args.mc_samples,
         epochs=args.epochs, batch_size=128, pool_subset=len(x_pool),
+        # The noise is not clipped: copies go a little outside [0, 1].
+        input_range=None,
     )
     device, backend_name = device_label()
     out_root = args.out or os.path.join(os.path.dirname(__file__), "results")

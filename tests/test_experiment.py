@@ -150,3 +150,26 @@ def test_an_ensemble_of_one_is_refused():
         experiments.ExperimentConfig(ensembles=("bald",), ensemble_size=1)
     with pytest.raises(ValueError, match="ensembles.*share a name"):
         experiments.ExperimentConfig(ensembles=("bald", "bald"))
+
+
+def test_input_range_reaches_every_learner(digits, monkeypatch):
+    # 8-bit images are refused when the runs are taught their first
+    # labels; input_range=None lets data outside [0, 1] through.
+    (x_train, y_train), (x_test, y_test) = digits
+    monkeypatch.setattr(experiment, "simulate_together",
+                        fake_simulate_together)
+    data = ((x_train[:100] * 255, y_train[:100]),
+            (x_test[:20] * 255, y_test[:20]))
+    config = experiments.ExperimentConfig(
+        acquisitions=("bald",), rounds=1, initial_per_class=1, seeds=(0,),
+    )
+    with pytest.raises(ValueError, match=r"Expected image values in \[0, 1\]"):
+        experiments.run_experiment(data, config, progress=False,
+                                   log=lambda line: None)
+    config = experiments.ExperimentConfig(
+        acquisitions=("bald",), rounds=1, initial_per_class=1, seeds=(0,),
+        input_range=None,
+    )
+    results = experiments.run_experiment(data, config, progress=False,
+                                         log=lambda line: None)
+    assert len(results) == 1

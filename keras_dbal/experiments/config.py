@@ -62,6 +62,9 @@ class ExperimentConfig:
         weight_decay: c of the c / N weight decay.
         pool_subset: Random pool images scored per round.
         chunk_size: Sampler chunk size (None: automatic).
+        input_range: The range image values must lie in, as
+            `ActiveLearner` checks it: keras_dbal's loaders give [0, 1];
+            None checks nothing (data that goes outside on purpose).
     """
 
     acquisitions: tuple = ("bald", "random")
@@ -79,6 +82,7 @@ class ExperimentConfig:
     weight_decay: float = 3.5
     pool_subset: int = 2000
     chunk_size: int = None
+    input_range: tuple = (0.0, 1.0)
 
     @classmethod
     def paper(cls, **changes):
