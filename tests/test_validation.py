@@ -196,3 +196,27 @@ def test_a_bad_input_range_is_refused(value):
         r"\(low, high\) with low < high, or None\. Received: input_range="
     )):
         ActiveLearner(model, "bald", input_range=value)
+
+
+def test_a_checkpoint_from_before_input_range_checks_nothing(
+    tmp_path, digits, monkeypatch
+):
+    from keras_dbal.active import learner_state
+
+    (x, y), _ = digits
+    model = keras_dbal.gal_cnn((8, 8, 1), seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    learner = ActiveLearner(model, "bald", mc_samples=2, seed=0,
+                            input_range=None)
+    learner.teach(x[:10] * 255, y[:10], fit=False)
+    settings = learner_state._settings
+
+    def older_settings(learner):
+        return {k: v for k, v in settings(learner).items()
+                if k != "input_range"}
+
+    monkeypatch.setattr(learner_state, "_settings", older_settings)
+    learner.save(tmp_path / "state")
+    restored = ActiveLearner.load(tmp_path / "state")
+    assert restored.input_range is None
+    restored.close()

@@ -247,6 +247,10 @@ def _survives_json(value):
 
 def _constructor_arguments(checkpoint, acquisition, overrides):
     settings = dict(checkpoint.settings)
+    # Saved before the learner checked value ranges: it was taught
+    # without the check, and goes on so (its images may be 0..255 for a
+    # model that scales them itself).
+    settings.setdefault("input_range", None)
     directory = checkpoint.directory
     batch = settings.pop("batch_acquisition", None)
     if batch is not None:
