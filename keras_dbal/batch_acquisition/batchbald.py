@@ -136,7 +136,7 @@ class BatchBALD:
                 sampler.model, sampler.mc_samples,
                 chunk_size=sampler.chunk_size, consistent_masks=True,
                 split=sampler.split, from_logits=sampler.from_logits,
-                seed=sampler.seed,
+                seed=sampler.seed, input_range=sampler.input_range,
             )
         return self._samplers[sampler]
 
