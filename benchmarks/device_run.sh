@@ -82,10 +82,10 @@ step "engine: ${engine_args}"
   --json "${out}/engine.json" 2>&1 | tee -a "${log}"
 [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
 strategy=$("${python}" -m benchmarks.engine --best "${out}/engine.json")
-case "${strategy}" in
-  sequential|compiled|lockstep) ;;
-  *) echo "no strategy from ${out}/engine.json: ${strategy}" >&2; exit 1 ;;
-esac
+# --best prints a registered strategy's name, or fails.
+[ -n "${strategy}" ] || {
+  echo "no strategy from ${out}/engine.json" >&2; exit 1;
+}
 step "fastest first-call strategy: ${strategy}"
 
 step "sampler: ${sampler_args}"

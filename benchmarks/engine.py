@@ -1,4 +1,5 @@
-"""One round's fit for K runs: lockstep vs K sequential `model.fit` calls.
+"""One round's fit for K runs: each registered training strategy against
+K sequential `model.fit` calls.
 
 Run (from the repository root, any Keras backend keras_dbal supports):
 
@@ -7,22 +8,20 @@ Run (from the repository root, any Keras backend keras_dbal supports):
 
 Each case trains K Gal CNNs (the paper variant, weight decay 3.5 / N) for
 `--epochs` epochs of batch `--batch-size` (the paper's 50 and 128) on N
-labelled 28x28 images, each run on its own images and its own shuffle:
+labelled 28x28 images, each run on its own images and its own shuffle, by
+one strategy of `keras_dbal.training.STRATEGIES` (every registered one by
+default; `--methods` picks some):
 
-- `model.fit`: K sequential `model.fit` calls, as `ActiveLearner.fit`
-  makes them (the batches of the epoch orders as one `tf.data` stream
-  under TensorFlow, a generator under JAX);
-- `compiled`: `fit_in_turn`, K `CompiledFit` fits one after another, one
-  compiled call per epoch (under JAX on a CPU, one jitted train step per
-  batch; under JAX the K runs share the first model's compiled step);
-- `lockstep`: one `LockstepFit` call for all K runs (`jax.vmap` under
-  JAX; the K train steps side by side in one `tf.function` under
-  TensorFlow).
+- `sequential`: K `model.fit` calls, as `ActiveLearner.fit` makes them
+  (the baseline of every speed-up);
+- `compiled`: each fit in compiled code, one run after another;
+- `lockstep`: the K fits side by side;
+- and any strategy registered since, with no change here.
 
 Every case runs once cold (`first`: tracing and compiling included),
 then `--repeats` times warm; the table shows the first call's seconds, the
 median warm seconds, and each case's warm and first-call speed-up over
-`model.fit` at the same K and N, measured in the same process. In an
+`sequential` at the same K and N, measured in the same process. In an
 experiment the labelled count grows every round, so every round pays the
 first-call cost. Timings are printed, and written as JSON with `--json`;
 they are not assertions.
@@ -40,11 +39,9 @@ import numpy as np
 
 from keras_dbal import backend
 from keras_dbal import gal_cnn
-from keras_dbal.active.compiled_fit import LockstepFit
-from keras_dbal.active.compiled_fit import epoch_orders
-from keras_dbal.active.compiled_fit import fit_in_turn
+from keras_dbal import training
 
-METHODS = ("model.fit", "compiled", "lockstep")
+BASELINE = "sequential"
 
 
 def _models(runs, labels):
@@ -65,25 +62,21 @@ def _finished(models):
         keras.ops.convert_to_numpy(model.trainable_variables[-1])
 
 
-def _case(method, models, xs, ys, orders, args):
-    if method == "model.fit":
-        def run():
-            for index, model in enumerate(models):
-                inputs = backend.fit_inputs(
-                    xs[index], ys[index], orders[index], args.batch_size
-                )
-                model.fit(**inputs, epochs=args.epochs, verbose=0)
-    elif method == "compiled":
-        # As the engine fits them (a new compiled fit every round).
-        def run():
-            fit_in_turn(models, xs, ys, orders, args.batch_size)
-    else:
-        fit = LockstepFit(models, args.batch_size)
+def fit_case(method, xs, ys, args):
+    """`(run, models)`: K new models, and a function that fits them all by
+    the registered strategy `method`, each run on its seed's epoch orders
+    (as `keras_dbal.training.fit_together` calls it)."""
+    models = _models(len(xs), len(xs[0]))
+    strategy = training.STRATEGIES[method]
+    seeds = list(range(len(xs)))
+    kwargs = [
+        {"epochs": args.epochs, "batch_size": args.batch_size, "verbose": 0}
+    ] * len(xs)
 
-        def run():
-            fit(xs, ys, orders)
-    run.models = models
-    return run
+    def run():
+        strategy.fit(models, list(xs), list(ys), seeds, kwargs)
+
+    return run, models
 
 
 def measure(args):
@@ -92,14 +85,11 @@ def measure(args):
     for labels in args.labels:
         xs = rng.random((args.runs, labels, 28, 28, 1)).astype("float32")
         ys = rng.integers(0, 10, (args.runs, labels))
-        orders = np.stack([
-            epoch_orders(run, labels, args.epochs) for run in range(args.runs)
-        ])
         baseline = None
-        for method in args.methods:
-            run = _case(method, _models(args.runs, labels), xs, ys, orders,
-                        args)
-            models = run.models
+        for method in [BASELINE] + [
+            name for name in args.methods if name != BASELINE
+        ]:
+            run, models = fit_case(method, xs, ys, args)
             start = time.perf_counter()
             run()  # compiles
             _finished(models)
@@ -111,7 +101,7 @@ def measure(args):
                 _finished(models)
                 seconds.append(time.perf_counter() - start)
             median = statistics.median(seconds)
-            if method == "model.fit":
+            if method == BASELINE:
                 baseline = (median, first)
             rows.append({
                 "method": method, "runs": args.runs, "labels": labels,
@@ -136,12 +126,6 @@ def _row(row):
             f"{speed_ups[0]} | {speed_ups[1]} |")
 
 
-# benchmarks/engine.py's methods as `keras_dbal.active.lockstep` names them.
-STRATEGY_OF = {
-    "model.fit": "sequential", "compiled": "compiled", "lockstep": "lockstep"
-}
-
-
 def best_strategy(rows):
     """The engine strategy whose first calls took least time in total.
 
@@ -153,7 +137,7 @@ def best_strategy(rows):
         totals[row["method"]] = (
             totals.get(row["method"], 0.0) + row["first_seconds"]
         )
-    return STRATEGY_OF[min(totals, key=totals.get)]
+    return min(totals, key=totals.get)
 
 
 def main(argv=None):
@@ -163,21 +147,28 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--methods", nargs="+", default=list(METHODS),
-                        choices=METHODS)
+    parser.add_argument("--methods", nargs="+",
+                        default=list(training.STRATEGIES),
+                        choices=list(training.STRATEGIES),
+                        help="registered strategies to time (sequential, "
+                        "the baseline, always runs)")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--best", metavar="FILE", help="print the fastest "
                         "strategy of a --json file and exit")
     args = parser.parse_args(argv)
     if args.best:
         with open(args.best) as file:
-            print(best_strategy(json.load(file)["rows"]))
+            best = best_strategy(json.load(file)["rows"])
+        if best not in training.STRATEGIES:
+            raise SystemExit(f"{args.best}: {best!r} is no registered "
+                             f"strategy ({', '.join(training.STRATEGIES)})")
+        print(best)
         return
     print(f"Keras backend {backend.name()}, {platform.machine()}, "
           f"{os.cpu_count()} CPUs; {args.epochs} epochs of batch "
           f"{args.batch_size}, median of {args.repeats}")
     print("| method | K | labels | warm seconds | first call seconds | "
-          "warm speed-up vs model.fit | first-call speed-up |")
+          "warm speed-up vs sequential | first-call speed-up |")
     print("|---|---|---|---|---|---|---|")
     rows = measure(args)
     if args.json:

@@ -44,10 +44,10 @@ import time
 import keras
 import numpy as np
 
-import keras_dbal.active.lockstep as lockstep
 from benchmarks.rounds import run_keeping_rounds
 from benchmarks.rounds import write_files
 from keras_dbal import experiments as experiment
+from keras_dbal import training
 from keras_dbal.datasets import load_dataset
 
 # Table 1 of Gal et al. (2017): acquired images needed to reach 10% / 5%
@@ -285,7 +285,7 @@ def run(preset_name, data_path=None, out_root=None, progress=True,
 
     `seeds`, `mc_samples` (T of the Bayesian runs) and `rounds` override
     the preset's (the folder name then says so); `strategy` is how the
-    runs' fits are computed (`keras_dbal.active.lockstep`).
+    runs' fits are computed (`keras_dbal.training`).
     """
     preset = PRESETS[preset_name]
     if preset["dataset"] is None and data_path is None:
@@ -305,7 +305,7 @@ def run(preset_name, data_path=None, out_root=None, progress=True,
         settings["rounds"] = rounds
         name += f"-rounds-{rounds}"
     config = experiment.ExperimentConfig(**settings)
-    strategy = lockstep.choose(strategy)
+    strategy = training.choose(strategy)
     data = load_dataset(preset["dataset"] or "file", path=data_path)
     device, backend_name = device_label()
     out_root = out_root or os.path.join(os.path.dirname(__file__), "results")
@@ -390,7 +390,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int,
                         help="override the preset's acquisition rounds")
     parser.add_argument("--strategy", default="auto",
-                        choices=("auto",) + lockstep.STRATEGIES,
+                        choices=["auto", *training.STRATEGIES],
                         help="how the runs' fits are computed (default: "
                         "the fastest measured on this device)")
     parser.add_argument("--quiet", action="store_true")

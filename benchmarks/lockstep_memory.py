@@ -26,7 +26,9 @@ WORKER = """
 import json, resource, sys
 import numpy as np
 from keras_dbal import gal_cnn
-from keras_dbal.active import ActiveLearner, Pool, simulate_together
+from keras_dbal.active import ActiveLearner
+from keras_dbal.active import Pool
+from keras_dbal.experiments import simulate_together
 runs, pool_size, labels, strategy, mc_samples, epochs = (
     int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4],
     int(sys.argv[5]), int(sys.argv[6]))

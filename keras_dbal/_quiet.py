@@ -22,7 +22,6 @@ notes as TensorFlow prints them.
 """
 
 import contextlib
-import importlib.util
 import os
 import re
 import subprocess
@@ -69,9 +68,11 @@ def start_backend_quietly():
         # Keras imports TensorFlow under every backend when it is
         # installed (for tf.data), and device discovery is where the CUDA
         # probe complains: both now, inside the filter.
-        if importlib.util.find_spec("tensorflow") is not None:
+        try:
             import tensorflow as tf
-
+        except ImportError:  # JAX alone: nothing of TensorFlow to start
+            pass
+        else:
             tf.config.list_physical_devices()
         if keras.backend.backend() == "jax":
             import jax

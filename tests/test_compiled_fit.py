@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 import keras_dbal
-import keras_dbal.active.refit as refit
-from keras_dbal.active.compiled_fit import CompiledFit
-from keras_dbal.active.compiled_fit import epoch_orders
+import keras_dbal.training.refit as refit
+from keras_dbal.training.compiled_fit import CompiledFit
+from keras_dbal.training.compiled_fit import epoch_orders
 
 BATCH = 8
 
@@ -92,7 +92,7 @@ def test_orders_must_match_the_labelled_set(digits):
 
 
 def test_lockstep_runs_equal_separate_runs(digits):
-    from keras_dbal.active.compiled_fit import LockstepFit
+    from keras_dbal.training.compiled_fit import LockstepFit
 
     (x, y), _ = digits
     size, runs = 19, 2
@@ -150,7 +150,7 @@ import sys
 # starts with SIGINT ignored).
 signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
-from keras_dbal.active.compiled_fit import {fit}, epoch_orders
+from keras_dbal.training.compiled_fit import {fit}, epoch_orders
 from tests.test_compiled_fit import compiled_cnn
 
 x = np.random.default_rng(0).random((16, 8, 8, 1), dtype="float32")

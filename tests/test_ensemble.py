@@ -183,7 +183,7 @@ def test_bad_members_are_refused():
 
 @pytest.mark.parametrize("strategy", ["compiled", "lockstep"])
 def test_engine_fits_an_ensemble_as_its_learner_does(digits, strategy):
-    import keras_dbal.active.lockstep as lockstep
+    from keras_dbal import training
 
     (x_train, y_train), _ = digits
 
@@ -198,7 +198,7 @@ def test_engine_fits_an_ensemble_as_its_learner_does(digits, strategy):
 
     alone, together = taught(), taught()
     alone.fit()
-    lockstep.fit_together([together], strategy)
+    training.fit_together([together], strategy)
     for got, want in zip(
         together.model.get_weights(), alone.model.get_weights(), strict=True
     ):

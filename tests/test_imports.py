@@ -134,6 +134,9 @@ def _reachable(edges, start):
     ("keras_dbal.sampling", "keras_dbal.active"),
     ("keras_dbal.layers", "keras_dbal.sampling"),
     ("keras_dbal.utils", "keras_dbal.layers"),
+    ("keras_dbal.training", "keras_dbal.active"),
+    ("keras_dbal.active", "keras_dbal.experiments"),
+    ("keras_dbal.experiments", "keras_dbal.tools"),
 ])
 def test_lower_packages_never_reach_higher_ones(lower, higher):
     modules = _modules()
@@ -156,10 +159,85 @@ def test_the_package_itself_counts_as_an_import():
     assert found == {"keras_dbal"}
 
 
-def test_no_module_passes_the_line_limit():
+# Modules past the ~400-line flag that are still one idea, and why. The
+# flag is a smell detector, not a design rule (STYLE.md): a module that
+# passes it is split by concept, or named here with the one idea it holds.
+# Never split one, or shave it, to get under the count.
+ONE_IDEA = {
+    "keras_dbal/active/learner.py": "ActiveLearner: its public methods, "
+    "each checking its input where data arrives",
+    "keras_dbal/tools/cli.py": "the command line: its options and what "
+    "each command prints",
+    "keras_dbal/tools/labelling.py": "the labelling session's commands "
+    "(init, query, teach, status) over its files",
+    "keras_dbal/sampling/sampler.py": "MCSampler's public methods over one "
+    "compiled, chunked forward pass",
+    "keras_dbal/saving/checkpoint.py": "writing and reading a learner's "
+    "checkpoint",
+}
+
+
+def test_every_long_module_is_one_named_idea():
     long = {
         str(path.relative_to(PACKAGE.parent)): lines
         for path in PACKAGE.rglob("*.py")
         if (lines := path.read_text().count("\n")) > MAX_LINES
     }
-    assert not long, f"split these by concept: {long}"
+    unnamed = sorted(set(long) - set(ONE_IDEA))
+    assert not unnamed, (
+        f"split these by concept, or name their one idea: "
+        f"{ {name: long[name] for name in unnamed} }"
+    )
+    # An entry outlives its reason once the module is short again.
+    assert not sorted(set(ONE_IDEA) - set(long)), "no longer long"
+
+
+def _private_names_by_package():
+    """`{package: private names}` its classes define: `_method`s and the
+    `self._attribute`s they assign."""
+    found = {}
+    for name, path in _modules().items():
+        package = ".".join(name.split(".")[:2])
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                for item in ast.walk(node):
+                    if isinstance(item, ast.FunctionDef | ast.Assign):
+                        names = (
+                            [item.name] if isinstance(item, ast.FunctionDef)
+                            else [t.attr for t in item.targets
+                                  if isinstance(t, ast.Attribute)]
+                        )
+                        found.setdefault(package, set()).update(
+                            n for n in names
+                            if n.startswith("_") and not n.startswith("__")
+                        )
+    return found
+
+
+@pytest.mark.parametrize("package", ["keras_dbal.training",
+                                     "keras_dbal.experiments"])
+def test_no_package_reads_another_packages_private_attributes(package):
+    # The engine and the experiments reach the learner through its public
+    # hooks (begin_fit / end_fit), never through `learner._store` & co.
+    private = _private_names_by_package()
+    theirs = set().union(*(
+        names for owner, names in private.items() if owner != package
+    )) - private.get(package, set())
+    reads = []
+    for name, path in _modules().items():
+        if not name.startswith(package):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute) and node.attr in theirs
+                and not (isinstance(node.value, ast.Name)
+                         and node.value.id in ("self", "cls"))
+            ):
+                reads.append(f"{name}:{node.lineno} .{node.attr}")
+    assert not reads, reads
+
+
+def test_the_private_attribute_check_can_fail():
+    private = _private_names_by_package()
+    assert "_store" in private["keras_dbal.active"]
+    assert "_check_taught" in private["keras_dbal.active"]

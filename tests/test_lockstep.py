@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 import keras_dbal
-import keras_dbal.active.lockstep as lockstep
 from keras_dbal import backend
 from keras_dbal import experiments
+from keras_dbal import training
 from keras_dbal.experiments import runner as experiment
 from keras_dbal.experiments.simulation import simulate
 from keras_dbal.experiments.simulation import simulate_together
+from keras_dbal.training import compiled_fit
 from tests.conftest import requires_backend
 
 # Two runs per architecture (Bayesian CNN; deterministic twin), so the
@@ -86,10 +87,10 @@ def test_auto_picks_the_measured_strategy_for_this_device():
     device = "gpu" if backend.has_accelerator() else "cpu"
     expected = {"tensorflow": "lockstep", "jax": "compiled"}
     if device == "cpu":
-        assert lockstep.choose("auto") == expected[keras.backend.backend()]
-    assert lockstep.choose("lockstep") == "lockstep"
+        assert training.choose("auto") == expected[keras.backend.backend()]
+    assert training.choose("lockstep") == "lockstep"
     with pytest.raises(ValueError, match="strategy"):
-        lockstep.choose("vmap")
+        training.choose("vmap")
 
 
 @pytest.mark.slow
@@ -97,18 +98,18 @@ def test_runs_must_share_their_label_count_and_epochs(digits):
     (learner, pool), (other, other_pool) = build(digits)[:2]
     other.teach(other_pool, other_pool.oracle([5]), indices=[5], fit=False)
     with pytest.raises(ValueError, match="same number of labels"):
-        lockstep.fit_together([learner, other])
+        training.fit_together([learner, other])
     # Refused before any learner was reset or counted a fit.
     assert learner.num_fits_ == other.num_fits_ == 0
     learner, other = (run[0] for run in build(digits)[:2])
     other.fit_kwargs["epochs"] = 3
     with pytest.raises(ValueError, match="one `epochs`"):
-        lockstep.fit_together([learner, other], "lockstep")
+        training.fit_together([learner, other], "lockstep")
     # What only model.fit does (callbacks, ...): the compiled strategies
     # refuse rather than drop it ("auto" falls back to model.fit).
     other.fit_kwargs = {"epochs": 2, "batch_size": 8, "callbacks": []}
     with pytest.raises(ValueError, match="callbacks"):
-        lockstep.fit_together([learner, other], "compiled")
+        training.fit_together([learner, other], "compiled")
     assert learner.num_fits_ == other.num_fits_ == 0
 
 
@@ -122,7 +123,7 @@ def test_pools_must_match_learners(digits):
     with pytest.raises(ValueError, match="its own Pool"):
         simulate_together([learner, other], [pool, pool], 1)
     with pytest.raises(ValueError, match="more than once"):
-        lockstep.fit_together([learner, learner])
+        training.fit_together([learner, learner])
 
 
 @requires_backend("tensorflow")
@@ -140,6 +141,12 @@ def test_only_our_retracing_warnings_are_dropped():
     assert [bool(logger.filter(record)) for record in records] == [False, True]
 
 
+def _groups(learners):
+    return compiled_fit.same_model_groups(
+        [learner.model for learner in learners]
+    )
+
+
 def test_lockstep_groups_runs_one_train_step_can_serve():
     # Under JAX a group runs its first model's train step for all: seeds
     # may differ, layers, settings and optimizers may not.
@@ -152,10 +159,10 @@ def test_lockstep_groups_runs_one_train_step_can_serve():
 
     learners = [learner(0), learner(1), learner(2, bayesian=False),
                 learner(3, weight_decay=1.0), learner(4)]
-    assert lockstep._same_model(learners) == [[0, 1, 4], [2], [3]]
+    assert _groups(learners) == [[0, 1, 4], [2], [3]]
     learners[4].model.compile(optimizer=keras.optimizers.Adam(epsilon=0.1),
                               loss="sparse_categorical_crossentropy")
-    assert lockstep._same_model(learners) == [[0, 1], [2], [3], [4]]
+    assert _groups(learners) == [[0, 1], [2], [3], [4]]
 
 
 class HeadedModel(keras.Model):
@@ -196,9 +203,9 @@ def test_subclassed_models_without_a_config_fit_together(digits):
     with pytest.raises(NotImplementedError):
         learners()[0].model.get_config()
     together, alone = learners(), learners()
-    assert lockstep._same_model(together) == [[0], [1]]
-    lockstep.fit_together(together)  # "auto": compiled or lockstep here
-    lockstep.fit_together(alone, strategy="sequential")
+    assert _groups(together) == [[0], [1]]
+    training.fit_together(together)  # "auto": compiled or lockstep here
+    training.fit_together(alone, strategy="sequential")
     for ours, theirs in zip(together, alone, strict=True):
         for a, b in zip(ours.model.weights, theirs.model.weights,
                         strict=True):

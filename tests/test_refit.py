@@ -2,9 +2,9 @@ import keras
 import numpy as np
 
 from keras_dbal import gal_cnn
-from keras_dbal.active.refit import prepare_fit
-from keras_dbal.active.refit import sync_weight_decay
-from keras_dbal.active.refit import variable_values
+from keras_dbal.training.refit import prepare_fit
+from keras_dbal.training.refit import sync_weight_decay
+from keras_dbal.training.refit import variable_values
 
 
 def compiled_cnn(weight_decay=3.5):

@@ -5,9 +5,9 @@ import warnings
 import keras_dbal.active.labelled as labelled
 import keras_dbal.active.learner_state as learner_state
 import keras_dbal.active.prediction as prediction
-import keras_dbal.active.refit as refit
 import keras_dbal.active.selection as selection
 import keras_dbal.batch_acquisition.registry as acquisitions
+import keras_dbal.training.refit as refit
 from keras_dbal.active.model_checks import check_acquisition
 from keras_dbal.active.model_checks import check_model
 from keras_dbal.active.model_checks import classifier_signature
@@ -309,14 +309,33 @@ class ActiveLearner:
         Returns:
             The `History` of `model.fit`.
         """
-        seed, kwargs = self._start_fit(fit_kwargs)
+        seed, kwargs = self.begin_fit(**fit_kwargs)
         x, y = self.x_labelled_, self.y_labelled_
         history = refit.fit(self.model, x, y, kwargs, seed=seed)
-        self._finish_fit()
+        self.end_fit()
         return history
 
-    def _start_fit(self, fit_kwargs):
-        """Ready the model; the fit's seed and arguments (internal)."""
+    def begin_fit(self, **fit_kwargs):
+        """Ready the model for a fit that someone else runs.
+
+        The hook of the training engine (`keras_dbal.training`), which fits
+        many learners' models together: the model is reset and its weight
+        decay set exactly as `fit` does it, and the fit's seed and
+        arguments returned. Train `self.model` on `x_labelled_` /
+        `y_labelled_` in the epoch orders `epoch_orders(seed, N, epochs)`,
+        then call `end_fit`.
+
+        Args:
+            **fit_kwargs: Override the learner's `fit_kwargs` for this fit.
+
+        Returns:
+            `(seed, fit_kwargs)`: the integer seed of the fit (its epoch
+            orders and Keras's global generator), and the `model.fit`
+            arguments.
+
+        Raises:
+            NotFittedError: nothing is labelled yet.
+        """
         self._check_taught()
         start = (self.initial_weights_, self.initial_optimizer_state_)
         if not self.reset_weights:
@@ -327,10 +346,14 @@ class ActiveLearner:
         seed = selection.derive_seed(self.seed, "fit", self.num_fits_)
         return seed, {**self.fit_kwargs, **fit_kwargs}
 
-    def _finish_fit(self):
-        """Count a finished fit and check what it learned (internal; every
-        way of fitting a learner ends here: `fit`, and the shared fits of
-        `keras_dbal.active.lockstep.fit_together`)."""
+    def end_fit(self):
+        """Record a finished fit begun with `begin_fit`.
+
+        Every way of fitting a learner ends here (`fit`, and the shared
+        fits of `keras_dbal.training.fit_together`): the fit is counted (so
+        a fit that failed is retried with its seed) and checked for a model
+        left at chance on its own labels (`ChanceLevelWarning`).
+        """
         self.num_fits_ += 1  # once trained: a failed fit keeps its seed
         if self._warned_at_chance:
             return

@@ -10,7 +10,7 @@ import time
 import keras
 import numpy as np
 
-import keras_dbal.active.lockstep as lockstep
+from keras_dbal import training
 from keras_dbal.active.learner import ActiveLearner
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.selection import balanced_indices
@@ -44,7 +44,7 @@ def run_experiment(data, config, *, progress=True, log=print,
             curve up to the current round) after every round, to save them
             as they come.
         strategy: How the runs' fits are computed: `"auto"` or one of
-            `keras_dbal.active.lockstep.STRATEGIES`; all give the same
+            `keras_dbal.training.STRATEGIES`; all give the same
             curves up to float rounding.
 
     Returns:
@@ -63,7 +63,7 @@ def run_experiment(data, config, *, progress=True, log=print,
     """
     (x_train, y_train), (x_test, y_test) = data
     config.check_data(y_train)
-    lockstep.choose(strategy)  # a bad name fails before any work
+    training.choose(strategy)  # a bad name fails before any work
     num_classes = int(max(y_train.max(), y_test.max())) + 1
     runs = [
         (name, model_kind, seed)
@@ -89,7 +89,7 @@ def run_experiment(data, config, *, progress=True, log=print,
         ]
 
     if progress:
-        print(f"{len(runs)} runs in lockstep ({lockstep.choose(strategy)} "
+        print(f"{len(runs)} runs in lockstep ({training.choose(strategy)} "
               "fits): " + ", ".join(
             f"{_label(_name(name), model_kind)} seed {seed}"
             for name, model_kind, seed in runs

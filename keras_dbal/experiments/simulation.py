@@ -1,7 +1,7 @@
 """Simulated active learning: an oracle labels what the learner queries."""
 
 
-import keras_dbal.active.lockstep as lockstep
+from keras_dbal import training
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.prediction import metrics
 from keras_dbal.utils import validation
@@ -76,18 +76,19 @@ def simulate_together(
     """`simulate` for K learners advanced in lockstep, their fits shared.
 
     Each learner queries and is taught from its own pool as in `simulate`;
-    then all K are refitted by one `lockstep.fit_together`, so each curve
-    is the one `simulate` gives the same learner (the fits agree to float
-    rounding). Every learner must be taught its initial labels with
-    `fit=False`, the same number each: the first fit is shared too.
+    then all K are refitted by one `keras_dbal.training.fit_together`, so
+    each curve is the one `simulate` gives the same learner (the fits
+    agree to float rounding). Every learner must be taught its initial
+    labels with `fit=False`, the same number each: the first fit is shared
+    too.
 
     Args:
-        learners: K `ActiveLearner`s (see `lockstep.fit_together` for what
-            they must share).
+        learners: K `ActiveLearner`s (see
+            `keras_dbal.training.fit_together` for what they must share).
         pools: Their K `Pool`s, with oracle labels.
         rounds, n, x_test, y_test, progress: As for `simulate`.
         strategy: How the K fits run: `"auto"` or one of
-            `lockstep.STRATEGIES`.
+            `keras_dbal.training.STRATEGIES`.
         on_round: Function called with the K curves so far after the first
             fit and after every round.
 
@@ -114,7 +115,7 @@ def simulate_together(
     # Ctrl-C is heard, and raised here between two steps: raised wherever
     # Python happened to be, the frameworks' own callbacks often swallow it.
     with deferred_interrupt() as stop:
-        lockstep.fit_together(learners, strategy)
+        training.fit_together(learners, strategy)
         curves = [[measure(learner, x_test, y_test)] for learner in learners]
         if on_round is not None:
             on_round(curves)
@@ -126,7 +127,7 @@ def simulate_together(
                 learner.teach(pool, pool.oracle(chosen), indices=chosen,
                               fit=False)
             stop.check()
-            lockstep.fit_together(learners, strategy)
+            training.fit_together(learners, strategy)
             for learner, curve in zip(learners, curves, strict=True):
                 curve.append(measure(learner, x_test, y_test))
                 learner.history_[-1]["after_teach"] = curve[-1]

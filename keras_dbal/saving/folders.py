@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 
-from keras_dbal.saving import atomic
+import keras_dbal.saving.atomic as atomic
 from keras_dbal.saving.atomic import fsync_dir
 from keras_dbal.saving.locking import LOCK_FILE
 

@@ -25,16 +25,25 @@ under TensorFlow the K train steps side by side in one `tf.function`.
 """
 
 import functools
+import json
 
 import keras
 import numpy as np
 
-import keras_dbal.active.fit_steps as fit_steps
+import keras_dbal.training.fit_steps as fit_steps
 from keras_dbal import backend
 from keras_dbal.sampling.model_split import all_layers
 from keras_dbal.utils import validation
 
-__all__ = ["CompiledFit", "LockstepFit", "epoch_orders", "fit_in_turn"]
+__all__ = [
+    "CompiledFit",
+    "LockstepFit",
+    "epoch_orders",
+    "fit_in_turn",
+    "plan",
+    "refusal",
+    "same_model_groups",
+]
 
 
 def epoch_orders(seed, num_items, epochs):
@@ -216,3 +225,83 @@ def _trace_key(models):
         )
         for model in models
     ]
+
+
+# What a compiled fit reproduces of `model.fit`; anything else (callbacks,
+# validation data, initial_epoch, ...) only `model.fit` does.
+_COMPILABLE = frozenset({"epochs", "batch_size", "verbose", "shuffle"})
+
+
+def refusal(models, fit_kwargs):
+    """Why compiled fits cannot train these models with these `model.fit`
+    arguments, or None."""
+    first = fit_kwargs[0]
+    for model, kwargs in zip(models, fit_kwargs, strict=True):
+        extra = sorted(set(kwargs) - _COMPILABLE)
+        if extra:
+            return f"their fit_kwargs hold {extra}."
+        if kwargs.get("shuffle", True) is not True:
+            return "their fit_kwargs hold shuffle=False."
+        if getattr(model, "steps_per_execution", 1) != 1:
+            return "a model is compiled with steps_per_execution > 1."
+        for name, default in (("epochs", 1), ("batch_size", None)):
+            if kwargs.get(name, default) != first.get(name, default):
+                return (
+                    f"they need one `{name}`; received "
+                    f"{kwargs.get(name, default)} and "
+                    f"{first.get(name, default)}."
+                )
+    validation.positive_int(first.get("epochs", 1), "epochs")
+    if first.get("batch_size") is not None:
+        validation.positive_int(first["batch_size"], "batch_size")
+    return None
+
+
+def plan(xs, seeds, fit_kwargs):
+    """`(orders, batch_size)` of compiled fits: each run's epoch orders
+    from its seed, as `model.fit` would get them (`refit.fit`).
+
+    Keras's global generator is left seeded with the last run's seed, as
+    the last of the runs' own `model.fit` calls would leave it.
+    """
+    epochs = fit_kwargs[0].get("epochs", 1)
+    batch_size = fit_kwargs[0].get("batch_size") or 32
+    orders = [
+        epoch_orders(seed, len(x), epochs)
+        for x, seed in zip(xs, seeds, strict=True)
+    ]
+    if seeds[-1] is not None:
+        keras.utils.set_random_seed(seeds[-1])
+    return orders, batch_size
+
+
+def same_model_groups(models):
+    """Positions of models one train step serves: the same layers, shapes
+    and settings (seeds and names aside), the same loss and optimizer
+    settings. Under JAX a group runs its first model's step for all."""
+    groups = {}
+    for position, model in enumerate(models):
+        try:
+            key = json.dumps(
+                [_without_seeds(model.get_config()),
+                 _without_seeds(model.get_compile_config()),
+                 [tuple(v.shape) for v in model.variables]],
+                sort_keys=True, default=repr,
+            )
+        except (NotImplementedError, TypeError, ValueError):
+            # A subclassed model without a config: only itself for sure.
+            key = ("alone", position)
+        groups.setdefault(key, []).append(position)
+    return list(groups.values())
+
+
+def _without_seeds(config):
+    """A Keras config with every `seed` and `name` entry dropped."""
+    if isinstance(config, dict):
+        return {
+            key: _without_seeds(value) for key, value in config.items()
+            if key not in ("seed", "name")
+        }
+    if isinstance(config, list | tuple):
+        return [_without_seeds(value) for value in config]
+    return config

@@ -10,9 +10,9 @@ train step holds the old coefficient. `prepare_fit` does all of this.
 import keras
 
 from keras_dbal import backend
-from keras_dbal.active.compiled_fit import epoch_orders
 from keras_dbal.regularizers import LabelScaledL2
 from keras_dbal.sampling.model_split import all_layers
+from keras_dbal.training.compiled_fit import epoch_orders
 from keras_dbal.utils.variables import assign_values
 from keras_dbal.utils.variables import variable_values
 
