@@ -15,6 +15,7 @@ from keras_dbal.version import __version__
 
 __all__ = [
     "ActiveLearner",
+    "ChanceLevelWarning",
     "CheckpointError",
     "CheckpointWarning",
     "Ensemble",
@@ -40,6 +41,7 @@ __all__ = [
     "sampling",
     "saving",
     "tools",
+    "training",
 ]
 
 
@@ -58,7 +60,9 @@ def _load_public_api():
     from keras_dbal import sampling
     from keras_dbal import saving
     from keras_dbal import tools
+    from keras_dbal import training
     from keras_dbal.active import ActiveLearner
+    from keras_dbal.active import ChanceLevelWarning
     from keras_dbal.active import NotFittedError
     from keras_dbal.active import Pool
     from keras_dbal.experiments import ExperimentConfig

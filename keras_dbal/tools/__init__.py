@@ -15,6 +15,7 @@ _HOMES = {
     "pending_round": "labelling",
     "plot_learning_curves": "plotting",
     "query_session": "labelling",
+    "session_status": "labelling",
     "teach_session": "labelling",
 }
 

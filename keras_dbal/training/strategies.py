@@ -66,7 +66,14 @@ STRATEGIES = {}
 
 
 def register(strategy):
-    """Add a `FitStrategy` to `STRATEGIES` under its `name`; returns it."""
+    """Add a strategy to `STRATEGIES` under its `name`.
+
+    Args:
+        strategy: A `FitStrategy` instance with a `name`.
+
+    Returns:
+        `strategy`, so a module can register where it defines it.
+    """
     if not isinstance(strategy, FitStrategy) or not strategy.name:
         raise ValueError(
             "Invalid value received for argument `strategy`. Expected a "
