@@ -89,9 +89,11 @@ if _quiet.started_as_command():
             raise AttributeError(
                 f"module 'keras_dbal' has no attribute {name!r}"
             )
-        _quiet.start_backend_quietly()
         if importlib.util.find_spec(f"keras_dbal.{name}") is not None:
+            # A subpackage starts what it needs itself (`from keras_dbal
+            # import tools` asks for it here first).
             return importlib.import_module(f"keras_dbal.{name}")
+        _quiet.start_backend_quietly()
         _load_public_api()
         return globals()[name]
 else:

@@ -17,7 +17,7 @@ running the model.
 import dataclasses
 import importlib
 
-__all__ = ["Entry", "REGISTRY", "make", "names"]
+__all__ = ["Entry", "REGISTRY", "make", "names", "needs_model"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,6 +81,24 @@ def names(*, batch=None):
     return sorted(
         name for name, entry in REGISTRY.items()
         if batch is None or entry.batch == batch
+    )
+
+
+def needs_model(acquisition):
+    """Whether `acquisition`'s scores read the model's predictions.
+
+    False only for a registered function marked `needs_model=False`
+    (`random`), or a batch acquisition whose `needs_model` is False.
+
+    Args:
+        acquisition: An acquisition function or batch acquisition object.
+    """
+    if not callable(acquisition):
+        return bool(getattr(acquisition, "needs_model", True))
+    return not any(
+        not entry.needs_model and not entry.batch
+        and entry.load() is acquisition
+        for entry in REGISTRY.values()
     )
 
 

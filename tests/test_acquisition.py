@@ -238,3 +238,27 @@ def test_get_by_name_and_callable():
 def test_unknown_name_lists_valid_ones():
     with pytest.raises(ValueError, match="bald.*variation_ratios"):
         acquisition.get("entropy_max")
+
+
+def test_only_model_free_scores_skip_the_model():
+    from keras_dbal import acquisition_registry
+    from keras_dbal.batch_acquisition import BatchBALD
+
+    assert not acquisition_registry.needs_model(acquisition.random)
+    assert acquisition_registry.needs_model(acquisition.bald)
+    assert acquisition_registry.needs_model(lambda probs: probs[0, :, 0])
+    assert acquisition_registry.needs_model(BatchBALD())
+
+    class Uniform:
+        needs_model = False
+
+        def select(self, *args, **kwargs):
+            raise AssertionError("not called here")
+
+    assert not acquisition_registry.needs_model(Uniform())
+    # Every name resolves, and batch names make batch objects.
+    for name in acquisition_registry.names():
+        made = acquisition_registry.make(name)
+        assert callable(getattr(made, "select", None)) == (
+            name in acquisition_registry.names(batch=True)
+        ), name

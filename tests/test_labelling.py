@@ -110,7 +110,7 @@ MUTATIONS = [
     "wrong_round", "unknown_index", "duplicate", "label_too_big",
     "negative_label", "text_label", "blank_label", "short_row",
     "bad_header", "earlier_round_row", "empty", "other_session",
-    "swapped_positions", "pasted_header",
+    "swapped_positions", "pasted_header", "signed_label",
 ]
 
 
@@ -132,6 +132,8 @@ def mutate(rows, kind, position, session):
         row[LABEL] = "-1"
     elif kind == "text_label":
         row[LABEL] = "seven"
+    elif kind == "signed_label":
+        row[LABEL] = "+" + row[LABEL]
     elif kind == "blank_label":
         row[LABEL] = ""
     elif kind == "short_row":
@@ -165,6 +167,20 @@ def test_malformed_csv_is_refused_and_state_untouched(session, kind,
     with pytest.raises(LabelFileError):
         labelling.teach_session(state, bad)
     assert snapshot(state) == before
+
+
+@pytest.mark.parametrize("cell", ["+3", "3_0", "\uff13"])
+def test_labels_and_positions_are_digits_only(session, cell):
+    # int() takes each of these (a sign, an underscore, a full-width 3);
+    # none is what a person types for class 3.
+    filled = read(fill(session["template"], session["y"]))
+    for column in (LABEL, INDEX):
+        rows = [list(row) for row in filled]
+        rows[1][column] = cell
+        bad = str(session["root"] / f"digits-{column}.csv")
+        write(bad, rows)
+        with pytest.raises(LabelFileError, match="whole number such as 3"):
+            labelling.teach_session(session["state"], bad)
 
 
 def test_cli_teach_error_is_one_line(session, capsys):

@@ -517,3 +517,20 @@ def test_mixed_bfloat16_gives_float32_rows_that_sum_to_one(rng):
             np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-5)
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_replace_keeps_every_setting_but_the_changed_ones(cnn, images):
+    sampler = MCSampler(cnn, 3, chunk_size=7, consistent_masks=True,
+                        split=False, seed=5, input_range=None)
+    twin = sampler.replace(mc_samples=4)
+    assert (twin.model, twin.mc_samples, twin.chunk_size,
+            twin.consistent_masks, twin.split, twin.from_logits, twin.seed,
+            twin.input_range) == (cnn, 4, 7, True, False, False, 5, None)
+    # The twin samples as one built by hand with those settings.
+    by_hand = MCSampler(cnn, 4, chunk_size=7, consistent_masks=True,
+                        split=False, seed=5, input_range=None)
+    np.testing.assert_array_equal(
+        twin.sample(images, seed=2), by_hand.sample(images, seed=2)
+    )
+    with pytest.raises(ValueError, match=r"unknown settings \['T'\]"):
+        sampler.replace(T=5)

@@ -129,22 +129,20 @@ class ActiveLearner:
         self.acquisition = acquisition
         self.acquisition_fn = acquisitions.get(acquisition)
         self.acquisition_name = acquisitions.name_of(self.acquisition_fn)
-        self.mc_samples = validation.positive_int(mc_samples, "mc_samples")
         self.reset_weights = bool(reset_weights)
         self.fit_kwargs = {"verbose": 0, **(fit_kwargs or {})}
         if pool_subset is not None:
             validation.positive_int(pool_subset, "pool_subset")
         self.pool_subset = pool_subset
-        self.consistent_masks = consistent_masks
-        self.from_logits = bool(from_logits)
         self.allow_deterministic = bool(allow_deterministic)
         self.seed = validation.seed(seed)
         self.verbose = verbose
-        self.input_range = validation.input_range(input_range)
+        # The sampler holds the sampling settings; the learner reads them
+        # from it (see the properties below), never a copy.
         self.sampler = MCSampler(
-            model, self.mc_samples, chunk_size=chunk_size, seed=seed,
-            consistent_masks=consistent_masks, from_logits=self.from_logits,
-            input_range=self.input_range,
+            model, mc_samples, chunk_size=chunk_size, seed=seed,
+            consistent_masks=consistent_masks, from_logits=from_logits,
+            input_range=input_range,
         )
         check_acquisition(
             self.acquisition_fn, self.sampler, self.allow_deterministic
@@ -166,6 +164,26 @@ class ActiveLearner:
         self._store = None
         if checkpoint_dir is not None:
             self._store = learner_state.Store.claim(checkpoint_dir)
+
+    @property
+    def mc_samples(self):
+        """T, the sampler's stochastic passes per image."""
+        return self.sampler.mc_samples
+
+    @property
+    def consistent_masks(self):
+        """Whether the sampler shares dropout masks across images."""
+        return self.sampler.consistent_masks
+
+    @property
+    def from_logits(self):
+        """Whether the model outputs logits."""
+        return self.sampler.from_logits
+
+    @property
+    def input_range(self):
+        """`(low, high)` that image values must lie in, or None."""
+        return self.sampler.input_range
 
     @property
     def checkpoint_dir(self):

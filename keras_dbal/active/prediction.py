@@ -2,7 +2,6 @@
 
 import numpy as np
 
-from keras_dbal.sampling.sampler import MCSampler
 from keras_dbal.utils import validation
 
 __all__ = ["Samplers", "at_chance", "metrics"]
@@ -26,16 +25,8 @@ class Samplers:
             return self.default
         mc_samples = validation.positive_int(mc_samples, "mc_samples")
         if mc_samples not in self._others:
-            default = self.default
-            self._others[mc_samples] = MCSampler(
-                default.model,
-                mc_samples,
-                chunk_size=default.chunk_size,
-                consistent_masks=default.consistent_masks,
-                split=default.split,
-                from_logits=default.from_logits,
-                seed=default.seed,
-                input_range=default.input_range,
+            self._others[mc_samples] = self.default.replace(
+                mc_samples=mc_samples
             )
         return self._others[mc_samples]
 

@@ -10,6 +10,7 @@ from keras import ops
 
 import keras_dbal.batch_acquisition.registry as acquisitions
 from keras_dbal import acquisition as acquisition_lib
+from keras_dbal import acquisition_registry
 from keras_dbal.active.pool import Pool
 from keras_dbal.sampling import feature_cache
 from keras_dbal.utils import validation
@@ -19,6 +20,7 @@ __all__ = [
     "candidates",
     "choose",
     "derive_seed",
+    "model_free_query",
     "random_query",
     "subset",
 ]
@@ -76,14 +78,15 @@ def choose(
         )
     positions = subset(positions, pool_subset, seed)
     cache = None
-    if isinstance(pool, Pool) and acquisition is not acquisition_lib.random:
+    model_free = not acquisition_registry.needs_model(acquisition)
+    if isinstance(pool, Pool) and not model_free:
         # A frozen backbone's features, computed once per pool image.
         cache = feature_cache.for_sampler(sampler, pool)
     if cache is not None:
         images, sampler = cache.features(pool, positions), cache.head
         pool_positions, positions = positions, np.arange(len(positions))
-    if acquisition is acquisition_lib.random:
-        chosen, scores = random_query(positions, n, seed)
+    if model_free:
+        chosen, scores = model_free_query(acquisition, positions, n, seed)
     elif acquisitions.is_batch(acquisition):
         chosen, scores = acquisition.select(
             sampler, images, positions, n, exclude=exclude, seed=seed,
@@ -145,7 +148,15 @@ def subset(positions, size, seed):
 
 
 def random_query(positions, n, seed):
-    """n of `positions` by `keras_dbal.acquisition.random` scores.
+    """n of `positions` by `keras_dbal.acquisition.random` scores (a
+    labelling session's first round)."""
+    return model_free_query(acquisition_lib.random, positions, n, seed)
+
+
+def model_free_query(score, positions, n, seed):
+    """n of `positions` by the scores of a function that reads no
+    prediction (`random`), without running the model: it is called on a
+    placeholder `(1, N, 1)` and the seed.
 
     Returns:
         `(chosen, scores)`, highest score first.
@@ -156,9 +167,7 @@ def random_query(positions, n, seed):
             "size is known."
         )
     placeholder = np.zeros((1, len(positions), 1), dtype="float32")
-    scores = ops.convert_to_numpy(
-        acquisition_lib.random(placeholder, seed)
-    )
+    scores = ops.convert_to_numpy(score(placeholder, seed))
     order = np.argsort(-scores, kind="stable")[:n]
     return positions[order], scores[order]
 

@@ -6,9 +6,9 @@ import numpy as np
 from keras import ops
 
 from keras_dbal import acquisition as acquisition_lib
+from keras_dbal.batch_acquisition.base import BatchAcquisition
 from keras_dbal.batch_acquisition.joint_entropy import Configurations
 from keras_dbal.batch_acquisition.joint_entropy import compiled_entropies
-from keras_dbal.sampling.sampler import MCSampler
 from keras_dbal.utils import validation
 
 __all__ = ["BatchBALD", "greedy_batchbald"]
@@ -17,7 +17,7 @@ __all__ = ["BatchBALD", "greedy_batchbald"]
 _CHUNK_ELEMENTS = 1 << 23
 
 
-class BatchBALD:
+class BatchBALD(BatchAcquisition):
     """BatchBALD acquisition (Kirsch, van Amersfoort & Gal, 2019).
 
     Top-n BALD picks n images that are uncertain for the same reason:
@@ -75,30 +75,12 @@ class BatchBALD:
             "num_configurations": self.num_configurations,
         }
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        arguments = ", ".join(
-            f"{key}={value!r}" for key, value in self.get_config().items()
-        )
-        return f"BatchBALD({arguments})"
-
     def select(
         self, sampler, images, positions, n, *, exclude, seed, verbose
     ):
-        """The n positions of a BatchBALD batch, in the order chosen.
-
-        Args:
-            sampler: The learner's `MCSampler`.
-            images: The pool's images (array or `tf.data.Dataset`).
-            positions: The positions that may be chosen (None: all of a
-                dataset).
-            n: Batch size.
-            exclude: Positions of a dataset never to choose.
-            seed: Integer seed of the masks, draws and tie breaks.
-            verbose: 1 shows a progress bar while scoring.
+        """The n positions of a BatchBALD batch, in the order chosen (the
+        arguments as `BatchAcquisition.select`; `seed` fixes the masks,
+        draws and tie breaks).
 
         Returns:
             `(positions, gains)`: each image's gain in the batch's
@@ -132,12 +114,7 @@ class BatchBALD:
         if sampler.consistent_masks:
             return sampler
         if sampler not in self._samplers:
-            self._samplers[sampler] = MCSampler(
-                sampler.model, sampler.mc_samples,
-                chunk_size=sampler.chunk_size, consistent_masks=True,
-                split=sampler.split, from_logits=sampler.from_logits,
-                seed=sampler.seed, input_range=sampler.input_range,
-            )
+            self._samplers[sampler] = sampler.replace(consistent_masks=True)
         return self._samplers[sampler]
 
 

@@ -6,13 +6,15 @@ import numbers
 import numpy as np
 
 from keras_dbal import acquisition as acquisition_lib
+from keras_dbal import acquisition_registry
+from keras_dbal.batch_acquisition.base import BatchAcquisition
 
 __all__ = ["MODES", "StochasticBatch", "stochastic_top_n"]
 
 MODES = ("power", "softmax", "softrank")
 
 
-class StochasticBatch:
+class StochasticBatch(BatchAcquisition):
     """A batch sampled from single-image scores (Kirsch et al., 2023).
 
     Taking the top n scores picks n images that are uncertain for the same
@@ -42,7 +44,7 @@ class StochasticBatch:
 
     def __init__(self, acquisition="bald", mode="power", beta=1.0):
         function = acquisition_lib.get(acquisition)
-        if function is acquisition_lib.random:
+        if not acquisition_registry.needs_model(function):
             raise ValueError(
                 "Invalid value received for argument `acquisition`: random "
                 "scores are already a random batch; use "
@@ -84,30 +86,12 @@ class StochasticBatch:
             "beta": self.beta,
         }
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        return (
-            f"StochasticBatch(acquisition={self.scores_with!r}, "
-            f"mode={self.mode!r}, beta={self.beta!r})"
-        )
-
     def select(
         self, sampler, images, positions, n, *, exclude, seed, verbose
     ):
-        """n positions drawn from the scores of every candidate.
-
-        Args:
-            sampler: The learner's `MCSampler`.
-            images: The pool's images (array or `tf.data.Dataset`).
-            positions: The positions that may be chosen (None: all of a
-                dataset).
-            n: Batch size.
-            exclude: Positions of a dataset never to choose.
-            seed: Integer seed of the masks and the draws.
-            verbose: 1 shows a progress bar while scoring.
+        """n positions drawn from the scores of every candidate (the
+        arguments as `BatchAcquisition.select`; `seed` fixes the masks and
+        the draws).
 
         Returns:
             `(positions, scores)`, in the order drawn, with each image's

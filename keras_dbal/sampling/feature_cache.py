@@ -63,15 +63,9 @@ class FeatureCache:
     """
 
     def __init__(self, sampler):
-        from keras_dbal.sampling.sampler import MCSampler
-
         self.prefix = sampler.prefix_
-        self.head = MCSampler(
-            sampler.suffix_, sampler.mc_samples,
-            chunk_size=sampler.chunk_size,
-            consistent_masks=sampler.consistent_masks,
-            from_logits=sampler.from_logits, seed=sampler.seed,
-        )
+        # Features are no images: their values have no range to check.
+        self.head = sampler.replace(model=sampler.suffix_, input_range=None)
         self.images_computed_ = 0
         self._key = None
         self._features = None

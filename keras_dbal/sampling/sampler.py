@@ -164,6 +164,41 @@ class MCSampler:
         self.suffix_ = self._passes.suffix
         self._compiled = {}
 
+    def replace(self, **changes):
+        """A new sampler with this one's settings, `changes` applied.
+
+        The one way to derive a sampler (another T, consistent masks, the
+        head of a split model): every constructor argument is carried over
+        unless changed, so a new argument needs no threading through the
+        code that derives samplers. The automatic chunk size this sampler
+        resolved is carried over as it is.
+
+        Args:
+            **changes: Constructor arguments of `MCSampler` to change
+                (`model`, `mc_samples`, `chunk_size`, `consistent_masks`,
+                `split`, `from_logits`, `seed`, `input_range`).
+
+        Returns:
+            A new `MCSampler`.
+        """
+        settings = {
+            "model": self.model,
+            "mc_samples": self.mc_samples,
+            "chunk_size": self.chunk_size,
+            "consistent_masks": self.consistent_masks,
+            "split": self.split,
+            "from_logits": self.from_logits,
+            "seed": self.seed,
+            "input_range": self.input_range,
+        }
+        unknown = sorted(set(changes) - set(settings))
+        if unknown:
+            raise ValueError(
+                f"MCSampler.replace received unknown settings {unknown}; "
+                f"expected some of {sorted(settings)}."
+            )
+        return MCSampler(**{**settings, **changes})
+
     @property
     def is_stochastic(self):
         """Whether the model has an `MCDropout` layer, or is an ensemble of

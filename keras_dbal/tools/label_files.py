@@ -13,6 +13,7 @@ refusal names the file, the line and the reason.
 """
 
 import csv
+import re
 import unicodedata
 
 import numpy as np
@@ -233,10 +234,11 @@ def _same_name(name):
 
 
 def _parse_int(text, column, path, line):
-    try:
-        return int(text)
-    except ValueError:
+    # Digits only: int() also takes "+3", "3_000" and " 3", which a
+    # person did not mean as a class or a position.
+    if not re.fullmatch(r"[0-9]+", text):
         raise LabelFileError(
-            f"{path}, line {line}: {column} must be an integer, found "
-            f"{text!r}."
-        ) from None
+            f"{path}, line {line}: {column} must be a whole number such as "
+            f"3, found {text!r}."
+        )
+    return int(text)
