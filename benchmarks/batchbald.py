@@ -31,6 +31,7 @@ import statistics
 import time
 
 import keras
+import numpy as np
 
 from benchmarks.sampler import _PeakMemory
 from benchmarks.sampler import describe_machine
@@ -38,7 +39,6 @@ from benchmarks.sampler import make_pool
 from keras_dbal import MCSampler
 from keras_dbal import acquisition
 from keras_dbal import gal_cnn
-from keras_dbal.active import selection
 from keras_dbal.batch_acquisition import BatchBALD
 from keras_dbal.batch_acquisition import StochasticBatch
 
@@ -60,11 +60,13 @@ def run_case(method, sampler, pool, args):
     chooser = _acquisition(method, args)
 
     def query(seed):
-        return selection.choose(
-            pool, args.batch, exclude=None, sampler=sampler,
-            acquisition=chooser, pool_subset=None,
-            item_shape=pool.shape[1:], seed=seed, verbose=0,
-        )
+        # As the learner queries an array pool, through the public API.
+        if callable(getattr(chooser, "select", None)):
+            return chooser.select(
+                sampler, pool, np.arange(len(pool)), args.batch,
+                exclude=None, seed=seed, verbose=0,
+            )
+        return sampler.top_n(pool, chooser, args.batch, seed=seed)
 
     start = time.perf_counter()
     query(0)

@@ -37,7 +37,6 @@ import time
 import keras
 import numpy as np
 
-from keras_dbal import backend
 from keras_dbal import gal_cnn
 from keras_dbal import training
 
@@ -164,7 +163,7 @@ def main(argv=None):
                              f"strategy ({', '.join(training.STRATEGIES)})")
         print(best)
         return
-    print(f"Keras backend {backend.name()}, {platform.machine()}, "
+    print(f"Keras backend {keras.backend.backend()}, {platform.machine()}, "
           f"{os.cpu_count()} CPUs; {args.epochs} epochs of batch "
           f"{args.batch_size}, median of {args.repeats}")
     print("| method | K | labels | warm seconds | first call seconds | "
@@ -173,7 +172,7 @@ def main(argv=None):
     rows = measure(args)
     if args.json:
         with open(args.json, "w") as file:
-            json.dump({"backend": backend.name(), "rows": rows}, file,
+            json.dump({"backend": keras.backend.backend(), "rows": rows}, file,
                       indent=1)
 
 

@@ -41,7 +41,6 @@ from benchmarks.rounds import run_keeping_rounds
 from benchmarks.rounds import write_files
 from keras_dbal import experiments as experiment
 from keras_dbal.datasets import load_dataset
-from keras_dbal.experiments import curves
 
 
 def table(results, targets, header):
@@ -81,7 +80,7 @@ def table(results, targets, header):
 
 def _curve_of(result):
     """The key `summarize` files a result under."""
-    return curves.label(result["acquisition"], result["model"])
+    return experiment.curve_name(result["acquisition"], result["model"])
 
 
 def _model(result):

@@ -4,7 +4,7 @@ and a Ctrl-C that keeps the rounds that finished."""
 import os
 
 from keras_dbal import experiments as experiment
-from keras_dbal.saving.atomic import replacing
+from keras_dbal.saving import replacing
 
 
 def write_files(out, texts):

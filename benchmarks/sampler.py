@@ -15,6 +15,10 @@ top 10. Cases, one function each:
   MCDropout on, then BALD on the stacked `(T, N, C)` array;
 - `full_passes`: one compiled function (`tf.function` / `jax.jit`) per
   chunk that runs the whole model T times in a loop, with a running top-n;
+  it draws the very masks the sampler draws, so it reaches inside
+  keras_dbal (`keras_dbal.backend`, `keras_dbal.layers.mask_scope`,
+  `keras_dbal.sampling.masks`): the one benchmark that does, by design
+  (tests/test_benchmarks.py keeps the others on the public API);
 - `sampler`: `keras_dbal.MCSampler`, which runs the convolutions once per
   chunk and the stochastic dense head T times on a folded batch.
 

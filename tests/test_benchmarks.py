@@ -239,3 +239,50 @@ def test_ensembles_benchmark_runs(tmp_path, digits):
     table = (pathlib.Path(out) / "table.md").read_text()
     assert "| ensemble | bald |" in table and "| MC dropout | random |" in table
     assert (pathlib.Path(out) / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+# Internal modules a benchmark may import, and why: the sampler's
+# `full_passes` baseline draws the sampler's own masks.
+INTERNALS = {
+    "sampler.py": {
+        "keras_dbal.backend", "keras_dbal.layers.mask_scope",
+        "keras_dbal.sampling.masks",
+    },
+}
+
+
+def test_benchmarks_use_the_public_api():
+    import ast
+    import importlib
+
+    import keras_dbal
+
+    public = {"keras_dbal"} | {
+        f"keras_dbal.{name}" for name in keras_dbal.__all__
+        if isinstance(getattr(keras_dbal, name), type(keras_dbal))
+    }
+    root = pathlib.Path(__file__).parents[1] / "benchmarks"
+    for path in sorted(root.glob("*.py")):
+        used = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and (
+                node.module.split(".")[0] == "keras_dbal"
+            ):
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    value = getattr(module, alias.name, None)
+                    if value is None:  # a submodule not yet imported
+                        value = importlib.import_module(
+                            f"{node.module}.{alias.name}"
+                        )
+                    used.add(
+                        value.__name__ if isinstance(value, type(module))
+                        else node.module
+                    )
+            elif isinstance(node, ast.Import):
+                used.update(
+                    alias.name for alias in node.names
+                    if alias.name.split(".")[0] == "keras_dbal"
+                )
+        internal = used - public - INTERNALS.get(path.name, set())
+        assert not internal, f"{path.name} imports {sorted(internal)}"

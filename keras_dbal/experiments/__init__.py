@@ -14,6 +14,7 @@ import importlib
 _HOMES = {
     "POINT_MASS_FORMS": "config",
     "ExperimentConfig": "config",
+    "curve_name": "curves",
     "labels_to_reach": "curves",
     "run_experiment": "runner",
     "simulate": "simulation",

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["METRICS", "label", "labels_to_reach", "summarize"]
+__all__ = ["METRICS", "curve_name", "labels_to_reach", "summarize"]
 
 # The per-round test metrics a curve can carry, each averaged by
 # `summarize`: the errors of Gal et al. (2017), and for imbalanced tasks
@@ -10,8 +10,14 @@ __all__ = ["METRICS", "label", "labels_to_reach", "summarize"]
 METRICS = ("error", "error_without_dropout", "balanced_accuracy", "auc")
 
 
-def label(name, model_kind):
-    """How results and plots name a curve: `bald`, `bald (ensemble)`."""
+def curve_name(name, model_kind):
+    """How `summarize`, results and plots name a curve: `bald`,
+    `bald (ensemble)`.
+
+    Args:
+        name: The acquisition's name.
+        model_kind: `"bayesian"`, `"deterministic"` or `"ensemble"`.
+    """
     return name if model_kind == "bayesian" else f"{name} ({model_kind})"
 
 
@@ -49,7 +55,7 @@ def summarize(results):
         model = result.get("model") or (
             "bayesian" if result["bayesian"] else "deterministic"
         )
-        key = label(result["acquisition"], model)
+        key = curve_name(result["acquisition"], model)
         grouped.setdefault(key, []).append(result)
     summary = {}
     for key, group in grouped.items():

@@ -17,7 +17,7 @@ from keras_dbal.active.selection import balanced_indices
 from keras_dbal.experiments.config import POINT_MASS_FORMS
 from keras_dbal.experiments.config import display_name as _name
 from keras_dbal.experiments.curves import METRICS
-from keras_dbal.experiments.curves import label as _label
+from keras_dbal.experiments.curves import curve_name
 from keras_dbal.experiments.simulation import simulate_together
 from keras_dbal.models import Ensemble
 from keras_dbal.models import gal_cnn
@@ -91,7 +91,7 @@ def run_experiment(data, config, *, progress=True, log=print,
     if progress:
         print(f"{len(runs)} runs in lockstep ({training.choose(strategy)} "
               "fits): " + ", ".join(
-            f"{_label(_name(name), model_kind)} seed {seed}"
+            f"{curve_name(_name(name), model_kind)} seed {seed}"
             for name, model_kind, seed in runs
         ))
     curves = simulate_together(
@@ -104,7 +104,7 @@ def run_experiment(data, config, *, progress=True, log=print,
     results = results_of(curves)
     for result in results:
         log(
-            f"{_label(result['acquisition'], result['model'])} seed "
+            f"{curve_name(result['acquisition'], result['model'])} seed "
             f"{result['seed']}: error {result['error'][0]:.3f} -> "
             f"{result['error'][-1]:.3f} with {result['num_labelled'][-1]} "
             "labels"

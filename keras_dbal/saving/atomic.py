@@ -31,6 +31,10 @@ _TEMPORARY = re.compile(r"^(.*)\.tmp-[0-9a-f]{32}$", re.DOTALL)
 def replacing(path, mode="w"):
     """Yield a file open on a temporary path that replaces `path` on exit.
 
+    A crash or an exception inside the context leaves `path` as it was
+    (its temporary is removed, or cleaned up later by exact name); a
+    reader at any moment sees the old file or the new one, whole.
+
     Args:
         path: The file to replace (or create).
         mode: `"w"` for text (no newline translation, as `csv` wants) or

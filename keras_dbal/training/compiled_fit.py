@@ -9,7 +9,7 @@ masks from the layers' seed generators) for every batch of every epoch
 in compiled code: one `tf.function` call per epoch (a loop over its
 batches), or under JAX one `jax.jit` call per epoch (a scan over its
 batches) on an accelerator and one jitted train step per batch on a CPU,
-where XLA runs convolutions inside a scan about ten times slower. Ctrl-C
+where XLA runs convolutions inside a scan far slower. Ctrl-C
 stops a long fit between two epochs (`keras_dbal.utils.interrupts`).
 
 The batch order is explicit: `epoch_orders(seed, n, epochs)` draws one

@@ -46,10 +46,9 @@ def _jax_epoch(model, batch_size):
 
 def _jax_stepper(model, batch_size):
     """`(state, x, y, order) -> state` of one epoch as a Python loop over
-    one jitted train step. XLA:CPU runs convolutions inside a scan about
-    ten times slower than the same step called alone (one 20-label fit of
-    the paper's CNN: 14.6 s as a scan, 1.2 s as this loop; README,
-    "Fitting many runs"), so on a CPU the loop is the faster compiled
+    one jitted train step. XLA:CPU runs convolutions inside a scan far
+    slower than the same step called alone (the README's "Fitting many
+    runs" has the figures), so on a CPU the loop is the faster compiled
     fit."""
     import jax
 
@@ -155,8 +154,8 @@ def _each_epoch(run, orders, finish=None):
 def _by_epoch(epoch, x, y, orders):
     """One call of the traced `epoch` per epoch (see `_each_epoch`). The
     concrete function skips the signature matching of a `tf.function`
-    call: 50 epochs cost 11% more than one call of them all at 20 labels,
-    1% at 200 (benchmarks/engine.py's CNN, 2 CPU cores)."""
+    call, which keeps a call per epoch close to one call of them all (the
+    README's "Fitting many runs" has the cost)."""
     import tensorflow as tf
 
     if not len(orders):
