@@ -14,18 +14,29 @@ Usage:
         `keras-dbal query --state STATE --n N`, SIGKILLed (if KILL_AT is
         not empty) as it renames the first temporary file whose target
         ends with KILL_AT into place: the file is written, not yet there.
+    python -m tests.state_worker upgrade STATE KILL_AT
+        Load STATE as a release one checkpoint format newer
+        (tests/next_format.py), which upgrades it in place, and print each
+        file system step of the load (a file or folder fsynced, renamed
+        or removed) as a JSON line. With KILL_AT > 0 the process SIGKILLs
+        itself just before step KILL_AT.
 """
 
 import json
 import os
+import shutil
 import signal
 import sys
 import time
 
+import pytest
+
+from keras_dbal.active.learner import ActiveLearner
 from keras_dbal.active.pool import Pool
 from keras_dbal.datasets.loaders import load_digits
 from keras_dbal.saving import checkpoint
 from keras_dbal.saving.locking import lock_directory
+from tests import next_format
 from tests.resume_worker import start_or_continue
 
 
@@ -68,8 +79,32 @@ def query(state, n, kill_at):
     print(labelling.query_session(state, n), flush=True)
 
 
+def upgrade(state, kill_at):
+    next_format.pretend(pytest.MonkeyPatch())
+    steps = []
+
+    def step(module, name):
+        call = getattr(module, name)
+
+        def counted(*args, **kwargs):
+            steps.append(name)
+            print(json.dumps([name, *map(str, args[:2])]), flush=True)
+            if len(steps) == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return call(*args, **kwargs)
+
+        setattr(module, name, counted)
+
+    for name in ("fsync", "rename", "replace"):
+        step(os, name)
+    step(shutil, "rmtree")
+    ActiveLearner.load(state).close()
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "hold":
+    if sys.argv[1] == "upgrade":
+        upgrade(sys.argv[2], int(sys.argv[3]))
+    elif sys.argv[1] == "hold":
         hold(sys.argv[2])
     elif sys.argv[1] == "query":
         query(sys.argv[2], int(sys.argv[3]), sys.argv[4])

@@ -18,6 +18,7 @@ from keras_dbal import ActiveLearner
 from keras_dbal import Pool
 from keras_dbal.saving import checkpoint
 from keras_dbal.saving import folders
+from keras_dbal.saving import formats
 from keras_dbal.saving.checkpoint import CheckpointError
 from keras_dbal.saving.checkpoint import CheckpointWarning
 from keras_dbal.saving.locking import StateLockedError
@@ -153,7 +154,7 @@ def test_unknown_format_is_explained(taught):
     _, _, state = taught
     folder = state / folders.latest(state)
     saved = json.loads((folder / "state.json").read_text())
-    saved["format"] = checkpoint.FORMAT + 1
+    saved["format"] = formats.FORMAT + 1
     (folder / "state.json").write_text(json.dumps(saved))
     with pytest.raises(CheckpointError, match="Upgrade keras_dbal"):
         ActiveLearner.load(state)
@@ -164,7 +165,7 @@ def test_unknown_format_is_explained(taught):
     # A field missing is damage, not another format: the checkpoint before
     # it is loaded instead (see test_damaged_newest_checkpoint_...).
     del saved["history"]
-    saved["format"] = checkpoint.FORMAT
+    saved["format"] = formats.FORMAT
     (folder / "state.json").write_text(json.dumps(saved))
     with warns_damaged(r"lacks the fields \['history'"):
         ActiveLearner.load(state)
@@ -373,7 +374,7 @@ def test_a_load_failure_that_is_not_damage_moves_nothing(taught,
     def out_of_memory(path):
         raise MemoryError("no room for the model")
 
-    monkeypatch.setattr(checkpoint.keras.models, "load_model", out_of_memory)
+    monkeypatch.setattr(keras.models, "load_model", out_of_memory)
     with pytest.raises(CheckpointError, match="no room for the model"):
         ActiveLearner.load(state)
     assert sorted(os.listdir(state)) == before

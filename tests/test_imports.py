@@ -172,8 +172,6 @@ ONE_IDEA = {
     "(init, query, teach, status) over its files",
     "keras_dbal/sampling/sampler.py": "MCSampler's public methods over one "
     "compiled, chunked forward pass",
-    "keras_dbal/saving/checkpoint.py": "writing and reading a learner's "
-    "checkpoint",
 }
 
 

@@ -17,7 +17,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from keras_dbal import ActiveLearner
-from keras_dbal.saving import checkpoint
+from keras_dbal.saving import formats
 from keras_dbal.tools import cli
 from keras_dbal.tools import labelling
 from keras_dbal.tools.label_files import LabelFileWarning
@@ -399,7 +399,7 @@ def test_full_disk_during_teach_changes_nothing(copy, session, monkeypatch,
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", "arrays.npz")
 
-    monkeypatch.setattr(checkpoint.np, "savez", full_disk)
+    monkeypatch.setattr(formats.np, "savez", full_disk)
     assert cli.main(["teach", "--state", str(state), filled]) == 2
     error = capsys.readouterr().err
     assert "No space left on device" in error and error.count("\n") == 1
@@ -573,7 +573,7 @@ def test_a_failed_init_leaves_nothing_of_its_own(session, tmp_path,
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", "arrays.npz")
 
-    monkeypatch.setattr(checkpoint.np, "savez", full_disk)
+    monkeypatch.setattr(formats.np, "savez", full_disk)
     arguments = ["--pool", str(session["root"] / "pool.npz"),
                  "--num-classes", "10"]
     made = tmp_path / "new" / "state"

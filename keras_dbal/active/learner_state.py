@@ -15,12 +15,13 @@ from keras_dbal.saving.checkpoint import CheckpointError
 from keras_dbal.saving.checkpoint import load_checkpoint
 from keras_dbal.saving.checkpoint import numbered
 from keras_dbal.saving.checkpoint import peek_checkpoint
+from keras_dbal.saving.checkpoint import records
 from keras_dbal.saving.checkpoint import save_checkpoint
 from keras_dbal.saving.checkpoint import unnumbered
 from keras_dbal.saving.folders import latest
 from keras_dbal.saving.locking import lock_directory
 
-__all__ = ["Store", "load", "peek", "save"]
+__all__ = ["Store", "holds_labels", "load", "peek", "save"]
 
 
 class Store:
@@ -183,6 +184,16 @@ def peek(directory):
         "acquisition": checkpoint.settings["acquisition"],
         "seed": checkpoint.settings["seed"],
     }
+
+
+def holds_labels(directory):
+    """Whether a checkpoint in `directory` may hold a label: any of them,
+    damaged ones too, and one that cannot be read counts as holding some
+    (see `records`)."""
+    return any(
+        record is None or record.get("num_labelled") != 0
+        for record in records(directory)
+    )
 
 
 # The record fields `load` reads; a checkpoint without one is damaged.

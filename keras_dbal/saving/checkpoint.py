@@ -27,27 +27,33 @@ the newest intact one. Saving and loading hold the directory's lock (see
 `keras_dbal.saving.locking`), so a second process gets a clear error instead of
 interleaving its checkpoints with the first's.
 
+A checkpoint of an older format is read by that format's reader and
+upgraded (`keras_dbal.saving.formats`); `load_checkpoint` then writes the
+upgraded checkpoint as the newest, as any save does, so the directory is
+upgraded in place: a crash at any point leaves the old checkpoint or the
+new one current, and the old one stays as the fallback until the next
+save prunes it. One of a format newer than this release is refused.
+
 This module saves and reads *state*: a model, JSON settings, a JSON record
 and named arrays. It knows nothing of `ActiveLearner`, which builds itself
 from what `load_checkpoint` returns (see `ActiveLearner.load`).
 """
 
 import dataclasses
-import json
 import os
 import shutil
 import warnings
 
-import keras
-import numpy as np
-
 import keras_dbal.saving.folders as folders
+import keras_dbal.saving.formats as formats
 from keras_dbal.saving.atomic import fsync_dir
 from keras_dbal.saving.atomic import write_atomically
+from keras_dbal.saving.errors import CheckpointError
+from keras_dbal.saving.errors import CheckpointWarning
+from keras_dbal.saving.errors import DamagedCheckpointError
+from keras_dbal.saving.formats import numbered
+from keras_dbal.saving.formats import unnumbered
 from keras_dbal.saving.locking import lock_directory
-from keras_dbal.utils.variables import assign_values
-from keras_dbal.utils.variables import variable_values
-from keras_dbal.version import __version__
 
 __all__ = [
     "Checkpoint",
@@ -56,31 +62,13 @@ __all__ = [
     "load_checkpoint",
     "numbered",
     "peek_checkpoint",
+    "records",
     "save_checkpoint",
     "unnumbered",
 ]
 
-FORMAT = 1
 LATEST = folders.LATEST
 _KEEP = 2
-_CHECKSUMMED = ("model.keras", "arrays.npz")
-# The fields of state.json this module writes; the rest is the record.
-_OWN_FIELDS = frozenset({
-    "format", "keras_dbal_version", "keras_version", "backend", "settings",
-    "needs_fit", "files",
-})
-
-
-class CheckpointError(ValueError):
-    """A state directory that cannot be used, and exactly why."""
-
-
-class CheckpointWarning(UserWarning):
-    """A damaged checkpoint was set aside and an older one loaded."""
-
-
-class _Damaged(CheckpointError):
-    """A checkpoint whose files cannot be read back as they were saved."""
 
 
 @dataclasses.dataclass
@@ -129,7 +117,7 @@ def save_checkpoint(
     Returns:
         The path of the new checkpoint folder.
     """
-    clash = sorted(record.keys() & _OWN_FIELDS)
+    clash = sorted(record.keys() & formats.OWN_FIELDS)
     if clash:
         raise ValueError(f"Record fields {clash} are the checkpoint's own.")
     os.makedirs(directory, exist_ok=True)
@@ -138,8 +126,9 @@ def save_checkpoint(
     temporary = folders.temporary_folder(directory)
     os.makedirs(temporary)
     try:
-        _write_checkpoint(
-            temporary, model, settings, record, arrays, needs_fit
+        formats.write(
+            temporary, model, settings=settings, record=record,
+            arrays=arrays, needs_fit=needs_fit,
         )
         final = os.path.join(directory, name)
         os.rename(temporary, final)
@@ -154,47 +143,16 @@ def save_checkpoint(
     return final
 
 
-def _write_checkpoint(folder, model, settings, record, arrays, needs_fit):
-    if model.optimizer is not None and not model.optimizer.built:
-        # Saved unbuilt, its 2 variables would not match the built
-        # optimizer that loading creates, and Keras would skip them.
-        model.optimizer.build(model.trainable_variables)
-    model.save(os.path.join(folder, "model.keras"))
-    arrays = dict(arrays)
-    arrays.update(numbered("variable", variable_values(model.variables)))
-    if model.optimizer is not None:
-        arrays.update(
-            numbered("optimizer", variable_values(model.optimizer.variables))
-        )
-    np.savez(os.path.join(folder, "arrays.npz"), **arrays)
-    state = {
-        "format": FORMAT,
-        "keras_dbal_version": __version__,
-        "keras_version": keras.__version__,
-        "backend": keras.backend.backend(),
-        "settings": settings,
-        **record,
-        "needs_fit": bool(needs_fit),
-        "files": {
-            filename: folders.describe_file(os.path.join(folder, filename))
-            for filename in _CHECKSUMMED
-        },
-    }
-    with open(os.path.join(folder, "state.json"), "w") as file:
-        json.dump(state, file, indent=1)
-    for filename in os.listdir(folder):
-        folders.fsync_file(os.path.join(folder, filename))
-    fsync_dir(folder)
-
-
 def load_checkpoint(directory, *, required=(), describe=None):
     """The newest intact checkpoint in `directory`, its lock held.
 
     The lock is taken over from an older holder in this process, or held
     read-only where the directory cannot be written. A damaged newest
     checkpoint is moved aside (`CheckpointWarning`) and the one before it
-    read; `LATEST` is repaired when it lags behind. The caller releases
-    `checkpoint.lock` when it is done (or hands it on).
+    read; `LATEST` is repaired when it lags behind. A checkpoint of an
+    older format is upgraded, and written back as the newest checkpoint
+    (in memory only where the directory is read-only). The caller
+    releases `checkpoint.lock` when it is done (or hands it on).
 
     Args:
         directory: The state directory.
@@ -207,8 +165,8 @@ def load_checkpoint(directory, *, required=(), describe=None):
         A `Checkpoint`.
 
     Raises:
-        CheckpointError: no checkpoint, none intact, or an unknown format;
-            the message says exactly what.
+        CheckpointError: no checkpoint, none intact, or a format this
+            release does not read; the message says exactly what.
         StateLockedError: another process is using the directory.
     """
     directory = os.fspath(directory)
@@ -216,17 +174,16 @@ def load_checkpoint(directory, *, required=(), describe=None):
         raise CheckpointError(f"No checkpoint in {directory}.")
     lock = lock_directory(directory, take_over=True, allow_read_only=True)
     try:
-        name, state, model, arrays = _read_newest_intact(
+        name, contents = _read_newest_intact(
             directory, lock, required, describe
         )
-        folder = os.path.join(directory, name)
-        _assign(model.variables, unnumbered(arrays, "variable"), folder)
-        optimizer_values = unnumbered(arrays, "optimizer")
-        if optimizer_values:
-            if not model.optimizer.built:
-                model.optimizer.build(model.trainable_variables)
-            _assign(model.optimizer.variables, optimizer_values, folder)
-        if lock.owned and folders.pointer(directory) != name:
+        if lock.owned and contents.saved_format != formats.FORMAT:
+            name = os.path.basename(save_checkpoint(
+                directory, contents.model, settings=contents.settings,
+                record=contents.record, arrays=contents.arrays,
+                needs_fit=contents.needs_fit,
+            ))
+        elif lock.owned and folders.pointer(directory) != name:
             # A crash after the folder was renamed into place, before
             # LATEST was written.
             write_atomically(os.path.join(directory, LATEST), name)
@@ -236,14 +193,11 @@ def load_checkpoint(directory, *, required=(), describe=None):
     return Checkpoint(
         directory=directory,
         name=name,
-        model=model,
-        settings=dict(state["settings"]),
-        record={k: v for k, v in state.items() if k not in _OWN_FIELDS},
-        arrays={
-            key: value for key, value in arrays.items()
-            if not key.startswith(("variable_", "optimizer_"))
-        },
-        needs_fit=bool(state["needs_fit"]),
+        model=contents.model,
+        settings=contents.settings,
+        record=contents.record,
+        arrays=contents.arrays,
+        needs_fit=contents.needs_fit,
         lock=lock,
     )
 
@@ -253,8 +207,9 @@ def peek_checkpoint(directory, keys=(), *, required=()):
 
     Read without the model, without the lock and without moving anything
     (a damaged newest checkpoint is passed over, as `load_checkpoint`
-    would): what a status display needs while another process may be
-    writing a newer checkpoint beside it.
+    would; one of an older format is upgraded in memory only): what a
+    status display needs while another process may be writing a newer
+    checkpoint beside it.
 
     Args:
         directory: The state directory.
@@ -265,28 +220,26 @@ def peek_checkpoint(directory, keys=(), *, required=()):
         A `Checkpoint` without `model` and `lock` (both None).
 
     Raises:
-        CheckpointError: no checkpoint, or none intact.
+        CheckpointError: no checkpoint, none intact, or a format this
+            release does not read.
     """
     directory = os.fspath(directory)
     reasons = []
     for name in reversed(folders.checkpoints(directory)):
         folder = os.path.join(directory, name)
         try:
-            state = _read_state(folder, required)
-            _check_files(folder, state)
-            with np.load(
-                os.path.join(folder, "arrays.npz"), allow_pickle=False
-            ) as archive:
-                arrays = {key: archive[key] for key in keys}
-        except (_Damaged, FileNotFoundError) as error:
+            contents = formats.read(
+                folder, required=required, keys=keys, model=False
+            )
+        except (DamagedCheckpointError, FileNotFoundError) as error:
             # FileNotFoundError: pruned by a writer while being read.
             reasons.append(str(error))
             continue
         return Checkpoint(
             directory=directory, name=name, model=None,
-            settings=dict(state["settings"]),
-            record={k: v for k, v in state.items() if k not in _OWN_FIELDS},
-            arrays=arrays, needs_fit=bool(state["needs_fit"]), lock=None,
+            settings=contents.settings, record=contents.record,
+            arrays=contents.arrays, needs_fit=contents.needs_fit,
+            lock=None,
         )
     raise CheckpointError(
         f"No intact checkpoint in {directory}"
@@ -294,20 +247,50 @@ def peek_checkpoint(directory, keys=(), *, required=()):
     )
 
 
+def records(directory):
+    """The record of every checkpoint folder in `directory`, oldest first.
+
+    Damaged folders count too, and none is checked against its recorded
+    sizes and checksums: what a caller needs before it deletes a directory
+    it is not sure holds nothing of value. Each is read as the current
+    format (an older one upgraded in memory), without the model or the
+    lock, and nothing is moved.
+
+    Returns:
+        A list with each folder's record (see `Checkpoint.record`), or
+        None for one that cannot be read.
+    """
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        return []
+    found = []
+    for name in folders.numbered_folders(directory):
+        try:
+            contents = formats.read(
+                os.path.join(directory, name), keys=(), model=False,
+                verify=False,
+            )
+        except (CheckpointError, OSError):
+            found.append(None)
+        else:
+            found.append(contents.record)
+    return found
+
+
 def _read_newest_intact(directory, lock, required, describe):
-    """`(name, state, model, arrays)` of the newest intact checkpoint."""
+    """`(name, contents)` of the newest intact checkpoint."""
     damaged = []
     for name in reversed(folders.checkpoints(directory)):
-        folder = os.path.join(directory, name)
         try:
-            state, model, arrays = _read_checkpoint(folder, required)
-        except _Damaged as error:
+            contents = formats.read(
+                os.path.join(directory, name), required=required
+            )
+        except DamagedCheckpointError as error:
             damaged.append((name, str(error)))
             continue
         held = ""
         if describe is not None:
-            record = {k: v for k, v in state.items() if k not in _OWN_FIELDS}
-            held = f" ({describe(record, arrays)})"
+            held = f" ({describe(contents.record, contents.arrays)})"
         for bad_name, reason in damaged:
             moved = folders.set_aside(directory, bad_name, lock)
             warnings.warn(
@@ -315,97 +298,8 @@ def _read_newest_intact(directory, lock, required, describe):
                 CheckpointWarning,
                 stacklevel=5,
             )
-        return name, state, model, arrays
+        return name, contents
     raise CheckpointError(
         f"No intact checkpoint in {directory}: "
         + " ".join(reason for _, reason in damaged)
     )
-
-
-def _read_checkpoint(folder, required):
-    """State, model and arrays of one checkpoint.
-
-    Damage (`_Damaged`: the folder may be set aside) is only what the
-    checkpoint's own record proves: a file missing, or not the size and
-    SHA-256 it was saved with, or an unreadable `state.json`. A file that
-    matches its record but still fails to load (out of memory, a custom
-    layer not imported) is a `CheckpointError`, and nothing is moved.
-    Checkpoints of earlier builds have no record; a file of theirs that
-    cannot be read counts as damage.
-    """
-    state = _read_state(folder, required)
-    recorded = _check_files(folder, state)
-    failure = CheckpointError if recorded else _Damaged
-    path = os.path.join(folder, "model.keras")
-    try:
-        model = keras.models.load_model(path)
-    except Exception as error:  # zip, HDF5 and deserialization errors
-        raise failure(f"Cannot load {path}: {error}") from None
-    path = os.path.join(folder, "arrays.npz")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except Exception as error:  # zip, format and OS errors alike
-        raise failure(f"Cannot read {path}: {error}") from None
-    return state, model, arrays
-
-
-def _check_files(folder, state):
-    """The recorded files, each checked against its size and SHA-256."""
-    recorded = state.get("files")
-    for filename, expected in (recorded or {}).items():
-        found = folders.describe_file(os.path.join(folder, filename))
-        if found != expected:
-            raise _Damaged(
-                f"{os.path.join(folder, filename)} is damaged: "
-                f"{folders.difference(found, expected)}."
-            )
-    return recorded
-
-
-def _read_state(folder, required):
-    path = os.path.join(folder, "state.json")
-    try:
-        with open(path) as file:
-            state = json.load(file)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise _Damaged(f"Cannot read {path}: {error}") from None
-    if not isinstance(state, dict):
-        raise _Damaged(f"{path} does not hold a checkpoint's state.")
-    found = state.get("format")
-    if found != FORMAT:
-        newer = isinstance(found, int) and found > FORMAT
-        raise CheckpointError(
-            f"{path} has checkpoint format {found!r}, saved by keras_dbal "
-            f"{state.get('keras_dbal_version', 'unknown')}; this keras_dbal "
-            f"({__version__}) reads format {FORMAT}. "
-            + ("Upgrade keras_dbal to load it." if newer else
-               "Load it with the keras_dbal version that saved it.")
-        )
-    missing = sorted({"settings", "needs_fit", *required} - state.keys())
-    if missing:
-        raise _Damaged(f"{path} lacks the fields {missing}.")
-    return state
-
-
-def numbered(prefix, values):
-    """`{prefix_00000: values[0], ...}`: a list of arrays as named arrays."""
-    return {f"{prefix}_{i:05d}": value for i, value in enumerate(values)}
-
-
-def unnumbered(arrays, prefix):
-    """The list `numbered(prefix, ...)` stored, in order."""
-    keys = sorted(key for key in arrays if key.startswith(prefix + "_"))
-    return [arrays[key] for key in keys]
-
-
-def _assign(variables, values, folder):
-    variables = list(variables)
-    if len(variables) != len(values):
-        raise CheckpointError(
-            f"The model in {folder} has {len(variables)} variables but the "
-            f"checkpoint holds {len(values)}."
-        )
-    assign_values(variables, values)
-
-

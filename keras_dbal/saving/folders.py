@@ -28,6 +28,7 @@ __all__ = [
     "own_entries",
     "pointer",
     "prune",
+    "remove_checkpoints",
     "remove_temporaries",
     "set_aside",
     "temporary_folder",
@@ -71,6 +72,27 @@ def own_entries(directory):
         if _NUMBERED.match(name) or name in (LATEST, LOCK_FILE)
         or atomic.temporary_of(name) in ("", LATEST)
     )
+
+
+def remove_checkpoints(directory, lock):
+    """Remove every entry saving wrote in `directory` (`own_entries`),
+    the lock file last, while `lock` still holds it; a person's own files
+    stay.
+
+    Args:
+        directory: The state directory.
+        lock: Its held `StateLock`; released here.
+    """
+    lock.check()
+    for name in own_entries(directory):
+        if name == LOCK_FILE:
+            continue
+        path = os.path.join(directory, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+    lock.discard()
 
 
 def next_number(directory):

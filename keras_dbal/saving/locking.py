@@ -91,6 +91,14 @@ class StateLock:
         """Give the lock back (if this handle still owns it)."""
         self._finalizer()
 
+    def discard(self):
+        """Delete the lock file, then give the lock back: for a directory
+        being removed. Only the holder can, so no other process is using
+        the directory meanwhile."""
+        self.check()
+        os.remove(os.path.join(self._path, LOCK_FILE))
+        self.release()
+
     def __enter__(self):
         return self
 

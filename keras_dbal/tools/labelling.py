@@ -44,7 +44,6 @@ from keras_dbal.active.selection import random_query
 from keras_dbal.datasets.loaders import DataError
 from keras_dbal.datasets.loaders import scale_images
 from keras_dbal.models import gal_cnn
-from keras_dbal.saving.locking import LOCK_FILE
 from keras_dbal.saving.locking import lock_directory
 from keras_dbal.tools import pending_rounds
 from keras_dbal.tools.contact_sheets import write_round
@@ -58,7 +57,6 @@ from keras_dbal.tools.session_files import PENDING
 from keras_dbal.tools.session_files import POOL
 from keras_dbal.tools.session_files import SESSION
 from keras_dbal.tools.session_files import first_missing
-from keras_dbal.tools.session_files import holds_labels
 from keras_dbal.tools.session_files import next_round
 from keras_dbal.tools.session_files import read_json
 from keras_dbal.tools.session_files import read_session
@@ -111,7 +109,7 @@ def init_session(
     ), names=names)
     made = first_missing(directory)
     try:
-        with _locked(directory, create=True):
+        with _locked(directory, create=True) as lock:
             if os.path.exists(os.path.join(directory, SESSION)):
                 raise ValueError(
                     f"{directory} already holds a labelling session; query "
@@ -126,8 +124,7 @@ def init_session(
                 )
             except BaseException:
                 remove_unfinished_init(directory)
-                # Still held, so no other command can be using it.
-                os.remove(os.path.join(directory, LOCK_FILE))
+                lock.discard()
                 raise
     except BaseException:
         remove_made(directory, made)
@@ -367,9 +364,9 @@ def _read_answers(directory, session, labels_csv, pending, partial):
 def _locked(directory, create=False):
     if not create:
         _check_session_exists(directory)  # before making anything
-    with lock_directory(directory):
+    with lock_directory(directory) as lock:
         remove_temporaries(directory)
-        yield
+        yield lock
 
 
 def _session_id(session):
@@ -411,7 +408,7 @@ def _check_session_exists(directory):
     mistyped --state); one whose session.json is lost while its learner
     holds labels still counts as a session."""
     if not os.path.isfile(os.path.join(directory, SESSION)) and not (
-        holds_labels(os.path.join(directory, LEARNER))
+        learner_state.holds_labels(os.path.join(directory, LEARNER))
     ):
         raise ValueError(
             f"{directory} holds no labelling session: create one with "

@@ -10,15 +10,14 @@ that merely looks alike.
 import json
 import os
 import re
-import shutil
 
 import numpy as np
 
+from keras_dbal.active import learner_state
 from keras_dbal.saving import folders
 from keras_dbal.saving.atomic import remove_temporaries as remove_leftovers
 from keras_dbal.saving.atomic import replacing
 from keras_dbal.saving.atomic import write_atomically
-from keras_dbal.saving.locking import LOCK_FILE
 from keras_dbal.saving.locking import lock_directory
 from keras_dbal.tools.label_files import LabelFileError
 
@@ -28,7 +27,6 @@ __all__ = [
     "PENDING",
     "POOL",
     "SESSION",
-    "holds_labels",
     "first_missing",
     "next_round",
     "read_json",
@@ -76,22 +74,6 @@ def remove_temporaries(directory):
         remove_leftovers(os.path.join(folder, "images"), _IMAGE.match)
 
 
-def holds_labels(learner_dir):
-    """Whether a checkpoint in `learner_dir` may hold a label (one whose
-    state cannot be read counts as holding some)."""
-    if not os.path.isdir(learner_dir):
-        return False
-    for name in folders.numbered_folders(learner_dir):
-        try:
-            with open(os.path.join(learner_dir, name, "state.json")) as file:
-                labelled = json.load(file).get("num_labelled")
-        except (OSError, ValueError, AttributeError):
-            labelled = None
-        if labelled != 0:
-            return True
-    return False
-
-
 def remove_unfinished_init(directory):
     """Remove what an init that stopped part way wrote, by name.
 
@@ -101,24 +83,15 @@ def remove_unfinished_init(directory):
     """
     learner_dir = os.path.join(directory, LEARNER)
     if os.path.isdir(learner_dir):
-        with lock_directory(learner_dir):
-            if holds_labels(learner_dir):
+        with lock_directory(learner_dir) as lock:
+            if learner_state.holds_labels(learner_dir):
                 raise ValueError(
                     f"{learner_dir} holds a learner with labels but "
                     f"{directory} has no {SESSION}; it is not deleted. Run "
                     f"`keras-dbal query --state {directory}` to rebuild "
                     f"{SESSION} from it, or choose another directory."
                 )
-            for name in folders.own_entries(learner_dir):
-                if name == LOCK_FILE:
-                    continue
-                path = os.path.join(learner_dir, name)
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path)
-                else:
-                    os.remove(path)
-            # Last, while still held: no one else can have taken it.
-            os.remove(os.path.join(learner_dir, LOCK_FILE))
+            folders.remove_checkpoints(learner_dir, lock)
         _remove_if_empty(learner_dir)
     for name in (POOL, NAMES):
         path = os.path.join(directory, name)
