@@ -30,6 +30,7 @@ from keras_dbal.saving.locking import LOCK_FILE
 from tests import next_format
 from tests import state_fixture
 from tests.test_checkpoint import snapshot
+from tests.test_locking import refuse_lock_files
 
 DATA = pathlib.Path(__file__).parent / "data"
 STORED = sorted(DATA.glob("state-format-*/"))
@@ -139,14 +140,7 @@ def test_a_read_only_state_is_upgraded_in_memory_only(tmp_path,
                                                        monkeypatch):
     next_format.pretend(monkeypatch)
     state = shutil.copytree(OLDEST, tmp_path / "state")
-    real_open = os.open
-
-    def read_only(path, flags, *args):
-        if str(path).endswith(LOCK_FILE):
-            raise PermissionError(13, "Permission denied", path)
-        return real_open(path, flags, *args)
-
-    monkeypatch.setattr(os, "open", read_only)
+    refuse_lock_files(monkeypatch)
     assert_loads_as_made(state, OLDEST)
     assert snapshot(state) == snapshot(OLDEST)
 

@@ -47,7 +47,9 @@ def test_lock_file_names_the_holder(tmp_path):
     assert f'"pid": {os.getpid()}' in text
 
 
-def test_unwritable_directory_gives_a_read_only_handle(tmp_path, monkeypatch):
+def refuse_lock_files(monkeypatch):
+    """Make every lock file unopenable, as in a directory this user
+    cannot write."""
     real_open = os.open
 
     def read_only(path, flags, *args):
@@ -56,6 +58,10 @@ def test_unwritable_directory_gives_a_read_only_handle(tmp_path, monkeypatch):
         return real_open(path, flags, *args)
 
     monkeypatch.setattr(os, "open", read_only)
+
+
+def test_unwritable_directory_gives_a_read_only_handle(tmp_path, monkeypatch):
+    refuse_lock_files(monkeypatch)
     with pytest.raises(PermissionError):
         lock_directory(tmp_path)
     handle = lock_directory(tmp_path, allow_read_only=True)

@@ -286,7 +286,8 @@ class ActiveLearner:
         It holds the directory's lock until `close()` (a later load in the
         same process takes it over). A damaged newest checkpoint is moved
         aside with a `CheckpointWarning`; one saved between adding labels
-        and fitting is refitted.
+        and fitting is refitted; one of an older checkpoint format is
+        upgraded in place (`keras_dbal.saving.formats`).
 
         Args:
             directory: The state directory.

@@ -243,18 +243,21 @@ def _read_format_1(folder, state, *, keys, model, verify):
             loaded = keras.models.load_model(path)
         except Exception as error:  # zip, HDF5 and deserialization errors
             raise failure(f"Cannot load {path}: {error}") from None
+    names = None if model else keys  # the model's variables are arrays
     arrays = {}
-    if model or keys is None or keys:
+    if names is None or len(names):
         path = os.path.join(folder, "arrays.npz")
         try:
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {
-                    key: archive[key] for key in (
-                        archive.files if model or keys is None else keys
-                    )
+                    key: archive[key]
+                    for key in (archive.files if names is None else names)
                 }
-        except KeyError:
-            raise  # an array the caller asked for that was never saved
+        except (KeyError, FileNotFoundError):
+            # An array that was never saved; or the folder, read without
+            # the lock, pruned by a writer meanwhile (peek_checkpoint
+            # passes it over).
+            raise
         except Exception as error:  # zip, format and OS errors alike
             raise failure(f"Cannot read {path}: {error}") from None
     if loaded is not None:
