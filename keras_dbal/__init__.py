@@ -82,6 +82,8 @@ def _load_public_api():
 
 
 if _quiet.started_as_command():
+    _quiet.hear_interrupts_early()
+
     # `keras-dbal` answers --help and checks its arguments before it starts
     # a backend (seconds): the public names load on first use.
     def __getattr__(name):

@@ -11,10 +11,11 @@ and the devices of TensorFlow and JAX) with stderr passed through a filter,
 whatever the Keras backend and whatever `TF_CPP_MIN_LOG_LEVEL` says. The
 filter drops, while the backend starts and only then:
 
-- TensorFlow's C++ log lines at levels I (info) and W (warning), and
-  absl's note about them;
-- the CUDA probe's errors (`cuInit`, cuDNN/cuFFT/cuBLAS factories), and
-  only on a machine with no NVIDIA device, where they say nothing new.
+- TensorFlow's C++ log lines at level I (info), and absl's notes;
+- on a machine with no NVIDIA device only, where they say nothing new,
+  its W (warning) lines and the CUDA probe's errors (`cuInit`,
+  cuDNN/cuFFT/cuBLAS factories): where there is a GPU, they may be why it
+  goes unused.
 
 Everything else passes as it comes: fatal lines, other errors, whatever
 Python prints. A user who imports TensorFlow before keras_dbal sees its
@@ -24,6 +25,7 @@ notes as TensorFlow prints them.
 import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -52,6 +54,29 @@ def started_as_command():
     )
 
 
+_heard_early = []
+
+
+def _note_interrupt(signum, frame):
+    _heard_early.append(signum)
+
+
+def hear_interrupts_early():
+    """Under `keras-dbal`, from its first import on: Ctrl-C is noted, not
+    raised inside an import (a traceback, or lost in a callback); the
+    command asks `interrupted_early` once it can answer."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _note_interrupt)
+
+
+def interrupted_early():
+    """Whether Ctrl-C came since `hear_interrupts_early`; Python's own
+    handler is back from here on."""
+    if signal.getsignal(signal.SIGINT) is _note_interrupt:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    return bool(_heard_early)
+
+
 def start_backend_quietly():
     """Import Keras and TensorFlow, and find devices, notes filtered.
 
@@ -59,8 +84,12 @@ def start_backend_quietly():
     its notes have been printed already.
     """
     if "tensorflow" in sys.modules:
-        import keras  # noqa: F401
+        # Its import notes are printed; its device discovery, where the
+        # CUDA probe complains, may be still to come.
+        with start_up_notes_dropped():
+            import keras  # noqa: F401
 
+            sys.modules["tensorflow"].config.list_physical_devices()
         return
     with start_up_notes_dropped():
         import keras
@@ -147,9 +176,12 @@ def is_start_up_note(line, *, no_gpu=True):
     if match is None:
         return False
     level, message = match.groups()
-    if level in (b"I", b"W"):
+    if level == b"I":
         return True
-    return level == b"E" and no_gpu and bool(
+    if not no_gpu:
+        # Where there is a GPU, a warning may be why it is not used.
+        return False
+    return level == b"W" or level == b"E" and bool(
         _CUDA_PROBE_ERRORS.search(message)
     )
 

@@ -50,9 +50,16 @@ def test_malformed_data_file(tmp_path, capsys):
     assert "lacks the keys" in capsys.readouterr().err
 
 
-def test_unknown_acquisition_is_an_error(capsys):
-    assert cli.main(["run", "--acquisition", "nonsense"]) == 2
-    assert "nonsense" in capsys.readouterr().err
+@pytest.mark.parametrize("option", ["--acquisition", "--deterministic",
+                                    "--ensemble"])
+def test_unknown_acquisition_is_refused_as_typed(option, capsys):
+    # At parsing, naming the option typed and the choices.
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", option, "nonsense"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {option}: invalid choice: 'nonsense'" in error
+    assert "'batchbald'" in error
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ import ast
 import itertools
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -53,9 +54,14 @@ def test_start_up_notes_are_dropped_and_the_rest_kept():
     )
 
 
-def test_the_cuda_probe_error_is_kept_where_there_is_a_gpu(monkeypatch):
+def test_warnings_and_the_cuda_probe_are_kept_where_there_is_a_gpu(
+    monkeypatch,
+):
+    # There they may be why the GPU goes unused.
     monkeypatch.setattr(_quiet, "_NVIDIA_DEVICES", (str(ROOT),))
-    assert _quiet.keep_lines(START_UP + CUDA_PROBE) == CUDA_PROBE
+    warning = START_UP.splitlines(keepends=True)[-1]
+    assert warning.startswith(b"W0000")
+    assert _quiet.keep_lines(START_UP + CUDA_PROBE) == warning + CUDA_PROBE
 
 
 @pytest.mark.parametrize(
@@ -267,7 +273,7 @@ def test_a_missing_pool_is_named_as_such(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("delay", [1.0, 2.5])
+@pytest.mark.parametrize("delay", [0.15, 1.0, 2.5])
 def test_ctrl_c_during_start_up_is_one_line(delay, tmp_path):
     env = {key: value for key, value in os.environ.items()
            if key != "TF_CPP_MIN_LOG_LEVEL"}
@@ -285,6 +291,8 @@ def test_ctrl_c_during_start_up_is_one_line(delay, tmp_path):
         finally:
             process.kill()
     assert process.returncode == 130, err[-3000:]
-    assert err == (
-        "keras-dbal: error: interrupted; what was saved before is intact.\n"
-    )
+    # One line: before the command could start anything, or after.
+    assert re.fullmatch(
+        r"keras-dbal: error: interrupted; (nothing was done|what was saved "
+        r"before is intact)\.\n", err
+    ), err

@@ -389,7 +389,8 @@ class ActiveLearner:
                 f"where always answering the commonest class gets "
                 f"{chance:.2f}, so its queries are no better than random. "
                 "It is most likely undertrained: too few epochs (`epochs` "
-                "in fit_kwargs; --epochs on the command line) or too small "
+                "in fit_kwargs; `keras-dbal run --epochs`, or `keras-dbal "
+                "init --epochs` for a new labelling session) or too small "
                 "a learning rate.",
                 ChanceLevelWarning,
                 stacklevel=3,

@@ -92,19 +92,19 @@ def _parser():
     names = ", ".join(acquisition_registry.names())
     run.add_argument(
         "--acquisition", nargs="+", default=list(defaults.acquisitions),
-        metavar="NAME",
+        metavar="NAME", choices=acquisition_registry.names(),
         help=f"acquisition functions to compare, from: {names} (default: "
         f"{_shown(defaults.acquisitions)})",
     )
     run.add_argument(
         "--deterministic", nargs="*", default=list(defaults.deterministic),
-        metavar="NAME",
+        metavar="NAME", choices=acquisition_registry.names(),
         help="acquisition functions also run on the deterministic twin CNN "
         f"(default: {_shown(defaults.deterministic)})",
     )
     run.add_argument(
         "--ensemble", nargs="*", default=list(defaults.ensembles),
-        metavar="NAME",
+        metavar="NAME", choices=acquisition_registry.names(),
         help="acquisition functions also run on a deep ensemble of "
         "--ensemble-size deterministic twins (default: "
         f"{_shown(defaults.ensembles)})",
@@ -237,6 +237,8 @@ _EPOCHS_HELP = (
 
 
 def main(argv=None):
+    if _quiet.interrupted_early():
+        return _fail("interrupted; nothing was done.", 130)
     parser, commands = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -285,8 +287,10 @@ def in_option_terms(message, command):
         return f"option {flag}" if flag else match.group(0)
 
     message = re.sub(r"argument `(\w+)`", option, message)
+    # `name=value` as the user would type it, but not a Python flag's
+    # `partial=True`, which the command spells `--partial`.
     return re.sub(
-        r"\b(\w+)=",
+        r"\b(\w+)=(?!True\b|False\b)",
         lambda match: f"{options[match.group(1)]}="
         if match.group(1) in options else match.group(0),
         message,
@@ -443,7 +447,8 @@ def _run(args):
     name = os.path.basename(args.data) if args.data else args.dataset
     print(
         f"keras-dbal run: {name}, {len(data[0][0])} pool / "
-        f"{len(data[1][0])} test images, {args.rounds} rounds of "
+        f"{len(data[1][0])} test images, {args.rounds} "
+        f"round{'' if args.rounds == 1 else 's'} of "
         f"{args.query_size}, seeds {list(config.seeds)}, Keras backend "
         f"{backend.name()}; results go to {args.out}/ after every "
         "round"

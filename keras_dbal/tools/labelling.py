@@ -343,8 +343,9 @@ def _teach(directory, session, pool, learner, labels_csv, partial):
             f" of the {count(len(pending['indices']), 'image')} of round "
             f"{pending['round']}; pool_index {missing[:20]} "
             f"{'has' if len(missing) == 1 else 'have'} no label. Label "
-            "them too, or teach with partial=True (keras-dbal teach "
-            "--partial) to teach these now and keep the rest waiting."
+            f"{'it' if len(missing) == 1 else 'them'} too, or teach the "
+            "labelled rows now and keep the rest waiting (keras-dbal teach "
+            "--partial; partial=True in Python)."
         )
     if len(indices):
         learner.teach(pool, labels, indices=indices)

@@ -83,9 +83,15 @@ def batch_shape(shape, name, item_shape):
     shape = tuple(shape)
     if item_shape is None or _shape_matches(shape[1:], item_shape):
         return shape
+    # One image without its batch axis: the commonest slip.
+    one = item_shape is not None and _shape_matches(shape, item_shape)
     raise ValueError(
         f"Invalid value received for argument `{name}`. Expected items "
-        f"of shape {tuple(item_shape)}. Received shape {shape}."
+        f"of shape {tuple(item_shape)}. Received shape {shape}"
+        + (
+            f": one image; pass a batch of one, {name}[None]."
+            if one else "."
+        )
     )
 
 
