@@ -8,7 +8,7 @@ use, so that `keras-dbal --help` reads `ExperimentConfig`'s defaults
 without starting a Keras backend.
 """
 
-import importlib
+from keras_dbal.utils import lazy
 
 # Each public name, and the module of this package that defines it.
 _HOMES = {
@@ -25,14 +25,4 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name):
-    if name not in _HOMES:
-        raise AttributeError(
-            f"module 'keras_dbal.experiments' has no attribute {name!r}"
-        )
-    module = importlib.import_module(f"keras_dbal.experiments.{_HOMES[name]}")
-    return getattr(module, name)
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy.exports(__name__, _HOMES)

@@ -5,7 +5,7 @@ names below load on first use, so that the command answers `--help`
 without starting a Keras backend.
 """
 
-import importlib
+from keras_dbal.utils import lazy
 
 # Each public name, and the module of this package that defines it.
 _HOMES = {
@@ -22,14 +22,4 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name):
-    if name not in _HOMES:
-        raise AttributeError(
-            f"module 'keras_dbal.tools' has no attribute {name!r}"
-        )
-    module = importlib.import_module(f"keras_dbal.tools.{_HOMES[name]}")
-    return getattr(module, name)
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy.exports(__name__, _HOMES)

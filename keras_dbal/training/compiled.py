@@ -21,11 +21,16 @@ class Compiled(FitStrategy):
     def fit(self, models, xs, ys, seeds, fit_kwargs):
         orders, batch_size = compiled_fit.plan(xs, seeds, fit_kwargs)
         for group in compiled_fit.same_model_groups(models):
-            compiled_fit.fit_in_turn(
+            self.fit_group(
                 [models[i] for i in group], [xs[i] for i in group],
                 [ys[i] for i in group], [orders[i] for i in group],
                 batch_size,
             )
+
+    def fit_group(self, models, xs, ys, orders, batch_size):
+        """Fit models of one architecture (a group one compiled step
+        serves), each on its labelled set in its epoch orders."""
+        compiled_fit.fit_in_turn(models, xs, ys, orders, batch_size)
 
 
 register(Compiled())
