@@ -120,6 +120,33 @@ def test_every_registered_strategy_fits_the_weights_of_model_fit():
                 np.testing.assert_allclose(a, b, atol=1e-5, err_msg=name)
 
 
+@pytest.mark.slow
+def test_partial_batch_benchmark_fits_both_ways(tmp_path):
+    from benchmarks import partial_batch
+
+    assert partial_batch.batch_size("partial", 130) == 128
+    assert partial_batch.batch_size("equal", 130) == 65  # two of 65
+    assert partial_batch.batch_size("equal", 257) == 86  # three
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "tiny.npz",
+             x_train=rng.integers(0, 256, (140, 28, 28), "uint8"),
+             y_train=np.arange(140) % 10,
+             x_test=rng.integers(0, 256, (20, 28, 28), "uint8"),
+             y_test=np.arange(20) % 10)
+    partial_batch.main([
+        "--data", str(tmp_path / "tiny.npz"), "--seeds", "0", "--counts",
+        "128", "130", "--epochs", "1", "--out", str(tmp_path / "out"),
+    ])
+    rows = json.loads((tmp_path / "out" / "results.json").read_text())[
+        "rows"
+    ]
+    assert [(row["count"], row["mode"], row["batch_size"]) for row in rows] == [
+        (128, "partial", 128), (128, "equal", 128),
+        (130, "partial", 128), (130, "equal", 65),
+    ]
+    assert "| 130 | 2 |" in (tmp_path / "out" / "table.md").read_text()
+
+
 def test_engine_best_strategy_is_the_fastest_first_call():
     rows = [
         {"method": "sequential", "first_seconds": 3.0},

@@ -1,11 +1,12 @@
 """Queries of fixed seeds, to compare two versions of keras_dbal."""
+
+import keras_dbal  # first: it keeps TensorFlow's start-up notes off stderr
+
+# isort: split
 import json
 import sys
 
-import keras_dbal  # first
-
 import keras
-import numpy as np
 
 from keras_dbal.datasets import load_digits
 
