@@ -280,12 +280,14 @@ def _twinned(summary):
 
 
 def run(preset_name, data_path=None, out_root=None, progress=True,
-        seeds=None, mc_samples=None, rounds=None, strategy="auto"):
+        seeds=None, mc_samples=None, rounds=None, strategy="auto",
+        equal_batches=False):
     """Run a preset and write its results; returns the output folder.
 
     `seeds`, `mc_samples` (T of the Bayesian runs) and `rounds` override
-    the preset's (the folder name then says so); `strategy` is how the
-    runs' fits are computed (`keras_dbal.training`).
+    the preset's (the folder name then says so), as does `equal_batches`
+    (batches of one size, not the paper's last batch of a few images);
+    `strategy` is how the runs' fits are computed (`keras_dbal.training`).
     """
     preset = PRESETS[preset_name]
     if preset["dataset"] is None and data_path is None:
@@ -304,6 +306,9 @@ def run(preset_name, data_path=None, out_root=None, progress=True,
     if rounds is not None:
         settings["rounds"] = rounds
         name += f"-rounds-{rounds}"
+    if equal_batches:
+        settings["equal_batches"] = True
+        name += "-equal-batches"
     config = experiment.ExperimentConfig(**settings)
     strategy = training.choose(strategy)
     data = load_dataset(preset["dataset"] or "file", path=data_path)
@@ -393,11 +398,15 @@ def main(argv=None):
                         choices=["auto", *training.STRATEGIES],
                         help="how the runs' fits are computed (default: "
                         "the fastest measured on this device)")
+    parser.add_argument("--equal-batches", action="store_true",
+                        help="fit on batches of one size, not the paper's "
+                        "last batch of a few images (README, 'The dip at "
+                        "130 labels')")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     run(args.preset, args.data, args.out, progress=not args.quiet,
         seeds=args.seeds, mc_samples=args.mc_samples, rounds=args.rounds,
-        strategy=args.strategy)
+        strategy=args.strategy, equal_batches=args.equal_batches)
 
 
 if __name__ == "__main__":

@@ -173,3 +173,23 @@ def test_input_range_reaches_every_learner(digits, monkeypatch):
     results = experiments.run_experiment(data, config, progress=False,
                                          log=lambda line: None)
     assert len(results) == 1
+
+
+@pytest.mark.parametrize("equal", [False, True])
+def test_equal_batches_reach_every_learner(digits, monkeypatch, equal):
+    (x_train, y_train), (x_test, y_test) = digits
+    seen = []
+
+    def record(learners, pools, rounds, n, **kwargs):
+        seen.extend(learner.equal_batches for learner in learners)
+        return fake_simulate_together(learners, pools, rounds, n)
+
+    monkeypatch.setattr(experiment, "simulate_together", record)
+    config = experiments.ExperimentConfig(
+        acquisitions=("bald", "random"), rounds=1, initial_per_class=1,
+        seeds=(0,), equal_batches=equal,
+    )
+    experiments.run_experiment(((x_train[:100], y_train[:100]),
+                                (x_test[:20], y_test[:20])), config,
+                               progress=False, log=lambda line: None)
+    assert seen == [equal, equal]

@@ -570,3 +570,32 @@ def test_several_inputs_or_outputs_are_refused(outputs, inputs):
         f"with one input .* Received {expected}"
     )):
         ActiveLearner(model, "bald")
+
+
+@pytest.mark.parametrize(
+    "count, equal, expected",
+    [(130, False, 128), (130, True, 65), (128, True, 128), (257, True, 86),
+     (20, True, 20)],
+)
+def test_equal_batches_cut_the_labelled_set_evenly(small, count, equal,
+                                                   expected):
+    # As many batches as batch_size gives, of one size: no last step on a
+    # few images (README, "The dip at 130 labels").
+    x, y = small
+    x, y = np.resize(x, (count,) + x.shape[1:]), np.resize(y, count)
+    learner = make_learner(fit_kwargs={"epochs": 1, "batch_size": 128},
+                           equal_batches=equal)
+    learner.teach(x, y, fit=False)
+    assert learner.fit_arguments()["batch_size"] == expected
+    seed, kwargs = learner.begin_fit()
+    assert kwargs["batch_size"] == expected
+    # The learner's own setting is left as it was given.
+    assert learner.fit_kwargs["batch_size"] == 128
+
+
+def test_equal_batches_survive_a_checkpoint(small, tmp_path):
+    x, y = small
+    learner = make_learner(fit_kwargs={"epochs": 1}, equal_batches=True)
+    learner.teach(x[:20], y[:20])
+    learner.save(tmp_path / "state")
+    assert keras_dbal.ActiveLearner.load(tmp_path / "state").equal_batches

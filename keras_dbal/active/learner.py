@@ -57,6 +57,12 @@ class ActiveLearner:
             `MCSampler`).
         from_logits: Whether the model outputs logits; a softmax is then
             applied before scoring and in `predict`.
+        equal_batches: Cut each fit's labelled set into batches of one
+            size, as many as `fit_kwargs["batch_size"]` gives (130 labels
+            at 128: two of 65), instead of full batches and a smaller last
+            one (`model.fit`'s way, and the paper's protocol), whose last
+            step on a few images costs test error (README, "The dip at 130
+            labels").
         allow_deterministic: Allow an acquisition function that measures
             model uncertainty (BALD, variation ratios, mean std) on a model
             without `MCDropout`, where it is constant; off by default,
@@ -120,6 +126,7 @@ class ActiveLearner:
         consistent_masks=False,
         from_logits=False,
         allow_deterministic=False,
+        equal_batches=False,
         seed=None,
         checkpoint_dir=None,
         verbose=0,
@@ -135,6 +142,7 @@ class ActiveLearner:
             validation.positive_int(pool_subset, "pool_subset")
         self.pool_subset = pool_subset
         self.allow_deterministic = bool(allow_deterministic)
+        self.equal_batches = bool(equal_batches)
         self.seed = validation.seed(seed)
         self.verbose = verbose
         # The sampler holds the sampling settings; the learner reads them
@@ -363,7 +371,21 @@ class ActiveLearner:
                           initial_weights=start[0],
                           initial_optimizer_state=start[1])
         seed = selection.derive_seed(self.seed, "fit", self.num_fits_)
-        return seed, {**self.fit_kwargs, **fit_kwargs}
+        return seed, self.fit_arguments(**fit_kwargs)
+
+    def fit_arguments(self, **fit_kwargs):
+        """The `model.fit` arguments of the next fit: `fit_kwargs` over
+        the learner's, the batch size made equal if `equal_batches`.
+
+        Args:
+            **fit_kwargs: Override the learner's `fit_kwargs`.
+        """
+        kwargs = {**self.fit_kwargs, **fit_kwargs}
+        if self.equal_batches and kwargs.get("batch_size"):
+            kwargs["batch_size"] = refit.equal_batch_size(
+                self.num_labelled, kwargs["batch_size"]
+            )
+        return kwargs
 
     def end_fit(self):
         """Record a finished fit begun with `begin_fit`.

@@ -235,6 +235,7 @@ def _settings(learner):
         "fit_kwargs": fit_kwargs,
         "unsaved_fit_kwargs": sorted(unsaved),
         "pool_subset": learner.pool_subset,
+        "equal_batches": learner.equal_batches,
         "chunk_size": learner.sampler.chunk_size,
         "consistent_masks": learner.consistent_masks,
         "from_logits": learner.from_logits,
@@ -262,6 +263,8 @@ def _constructor_arguments(checkpoint, acquisition, overrides):
     # without the check, and goes on so (its images may be 0..255 for a
     # model that scales them itself).
     settings.setdefault("input_range", None)
+    # Saved before equal batches were an option: model.fit's batches.
+    settings.setdefault("equal_batches", False)
     directory = checkpoint.directory
     batch = settings.pop("batch_acquisition", None)
     if batch is not None:

@@ -62,6 +62,9 @@ class ExperimentConfig:
         weight_decay: c of the c / N weight decay.
         pool_subset: Random pool images scored per round.
         chunk_size: Sampler chunk size (None: automatic).
+        equal_batches: Fit on batches of one size (see `ActiveLearner`);
+            off, as in the paper's protocol, whose last batch of a few
+            images makes every curve dip at 130 labels.
         input_range: The range image values must lie in, as
             `ActiveLearner` checks it: keras_dbal's loaders give [0, 1];
             None checks nothing (data that goes outside on purpose).
@@ -83,6 +86,7 @@ class ExperimentConfig:
     pool_subset: int = 2000
     chunk_size: int = None
     input_range: tuple = (0.0, 1.0)
+    equal_batches: bool = False
 
     @classmethod
     def paper(cls, **changes):

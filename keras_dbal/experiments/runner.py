@@ -180,6 +180,7 @@ def _build_run(x_train, y_train, num_classes, name, model_kind, seed,
         allow_deterministic=model_kind == "deterministic",
         seed=seed,
         input_range=config.input_range,
+        equal_batches=config.equal_batches,
     )
     pool = Pool(x_train, y_train)
     learner.teach(pool, y_train[initial], indices=initial, fit=False)

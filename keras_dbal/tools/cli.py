@@ -142,6 +142,11 @@ def _parser():
                      help="test metric of the plot; auc and "
                      "balanced_accuracy suit imbalanced classes (default: "
                      "accuracy)")
+    run.add_argument("--equal-batches", action="store_true",
+                     help="fit on batches of one size (130 labels at 128: "
+                     "two of 65), not a last batch of a few images, which "
+                     "makes the paper's curves dip at 130 labels (default: "
+                     "the paper's batches)")
     run.add_argument("--quiet", action="store_true",
                      help="no progress lines (default: show them)")
     init = commands.add_parser(
@@ -440,6 +445,7 @@ def _run(args):
         epochs=args.epochs,
         batch_size=args.batch_size,
         pool_subset=args.pool_subset,
+        equal_batches=args.equal_batches,
     )
     results_files.check_writable(args.out)
     data = datasets.load_dataset(args.dataset, path=args.data)

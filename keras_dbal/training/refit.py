@@ -17,7 +17,8 @@ from keras_dbal.utils.variables import assign_values
 from keras_dbal.utils.variables import variable_values
 
 __all__ = [
-    "fit", "prepare_fit", "snapshot", "sync_weight_decay",
+    "equal_batch_size", "fit", "prepare_fit", "snapshot",
+    "sync_weight_decay",
 ]
 
 # fit() arguments that need arrays, or that set the batches themselves.
@@ -51,6 +52,21 @@ def sync_weight_decay(model, num_labelled):
             regularizer.num_labelled = num_labelled
             changed = True
     return changed
+
+
+def equal_batch_size(num_items, batch_size):
+    """The batch size that cuts `num_items` into as many batches as
+    `batch_size` does, all of (nearly) one size: 130 items at 128 are two
+    batches of 65, not 128 and 2. A last batch of a few images, the last
+    step of every epoch, costs the protocol of Gal et al. (2017) its dip
+    at 130 labels (README, "The dip at 130 labels").
+
+    Args:
+        num_items: The labelled set's size.
+        batch_size: The batch size asked for.
+    """
+    batches = -(-num_items // batch_size)
+    return -(-num_items // batches)
 
 
 def prepare_fit(model, num_labelled, *, initial_weights=None,

@@ -38,7 +38,7 @@ def fit_together(learners, strategy="auto"):
     _check_common(learners)
     requested, name = strategy, choose(strategy)
     models = [learner.model for learner in learners]
-    kwargs = [dict(learner.fit_kwargs) for learner in learners]
+    kwargs = [learner.fit_arguments() for learner in learners]
     refusal = STRATEGIES[name].refusal(models, kwargs)
     if refusal:
         if requested != "auto":
