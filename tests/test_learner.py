@@ -485,7 +485,7 @@ def chance_learner(learning_rate, epochs=1, seed=0):
 
 
 def test_a_fit_left_at_chance_warns_once(small):
-    from keras_dbal.active.learner import ChanceLevelWarning
+    from keras_dbal.active import ChanceLevelWarning
 
     x, y = small
     first = keras_dbal.active.balanced_indices(y, 2, seed=0)
@@ -505,7 +505,7 @@ def test_a_fit_left_at_chance_warns_once(small):
 
 
 def test_a_trained_fit_does_not_warn(small):
-    from keras_dbal.active.learner import ChanceLevelWarning
+    from keras_dbal.active import ChanceLevelWarning
 
     x, y = small
     learner = chance_learner(learning_rate=0.01, epochs=60)
@@ -519,7 +519,7 @@ def test_a_trained_fit_does_not_warn(small):
 def test_fits_together_warn_at_chance_too(small):
     # The simulated experiments' shared fits end where a learner's own fit
     # does: each learner left at chance says so, once.
-    from keras_dbal.active.learner import ChanceLevelWarning
+    from keras_dbal.active import ChanceLevelWarning
     from keras_dbal.experiments import simulate_together
 
     x, y = small

@@ -1,6 +1,5 @@
 """`ActiveLearner`: the labelled set, fitting, querying and the history."""
 
-import warnings
 
 import keras_dbal.active.labelled as labelled
 import keras_dbal.active.learner_state as learner_state
@@ -8,25 +7,23 @@ import keras_dbal.active.prediction as prediction
 import keras_dbal.active.selection as selection
 import keras_dbal.batch_acquisition.registry as acquisitions
 import keras_dbal.training.refit as refit
+from keras_dbal.active.fitting import Fitting
 from keras_dbal.active.model_checks import check_acquisition
 from keras_dbal.active.model_checks import check_model
 from keras_dbal.active.model_checks import classifier_signature
+from keras_dbal.active.persistence import Checkpointed
 from keras_dbal.active.pool import Pool
 from keras_dbal.sampling.sampler import MCSampler
 from keras_dbal.utils import validation
 
-__all__ = ["ActiveLearner", "ChanceLevelWarning", "NotFittedError"]
+__all__ = ["ActiveLearner", "NotFittedError"]
 
 
 class NotFittedError(ValueError, AttributeError):
     """The learner was used before anything was taught to it."""
 
 
-class ChanceLevelWarning(UserWarning):
-    """A fit left the model no better than chance on its own labels."""
-
-
-class ActiveLearner:
+class ActiveLearner(Fitting, Checkpointed):
     """Pool-based active learning around a compiled Keras model.
 
     The learner keeps the labelled set, (re)fits the model on it through
@@ -194,11 +191,6 @@ class ActiveLearner:
         return self.sampler.input_range
 
     @property
-    def checkpoint_dir(self):
-        """The state directory every `teach` checkpoints into, or None."""
-        return None if self._store is None else self._store.directory
-
-    @property
     def num_labelled(self):
         """Number of labelled images taught so far."""
         return len(self.y_labelled_)
@@ -246,177 +238,6 @@ class ActiveLearner:
             if self._store is not None:
                 self._store.write(self)
         return self
-
-    def close(self):
-        """Release `checkpoint_dir`'s lock; no more checkpoints are written."""
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def checkpoint(self, *, needs_fit=False):
-        """Write a checkpoint into `checkpoint_dir` now.
-
-        Args:
-            needs_fit: Record that labels were added but not fitted yet.
-        """
-        if self._store is None:
-            raise ValueError(
-                "This learner has no `checkpoint_dir`; use save(directory)."
-            )
-        return self._store.write(self, needs_fit=needs_fit)
-
-    def save(self, directory, *, needs_fit=False):
-        """Write the whole learner state into a state directory, atomically
-        (see `keras_dbal.saving`), under the directory's lock.
-
-        Args:
-            directory: The state directory (created if missing).
-            needs_fit: Record that labels were added but not fitted yet;
-                `load` then refits.
-
-        Returns:
-            The path of the new checkpoint.
-        """
-        return learner_state.save(
-            self, directory, needs_fit=needs_fit, store=self._store
-        )
-
-    @classmethod
-    def load(cls, directory, *, pool=None, acquisition=None, **overrides):
-        """Continue a learner from the newest intact checkpoint.
-
-        It holds the directory's lock until `close()` (a later load in the
-        same process takes it over). A damaged newest checkpoint is moved
-        aside with a `CheckpointWarning`; one saved between adding labels
-        and fitting is refitted; one of an older checkpoint format is
-        upgraded in place (`keras_dbal.saving.formats`).
-
-        Args:
-            directory: The state directory.
-            pool: The `Pool` it was taught from, if any: checked against
-                the saved fingerprint, and its labels restored.
-            acquisition: A custom acquisition function (which cannot be
-                saved), or another acquisition to continue with.
-            **overrides: Constructor arguments to change. `fit_kwargs`
-                are merged into the saved ones; any that could not be
-                saved (callbacks) must be given again.
-
-        Raises:
-            CheckpointError: no intact checkpoint, an unknown format, a
-                pool that does not match, or fit arguments to give again.
-            StateLockedError: another process is using the directory.
-        """
-        return learner_state.load(
-            cls, directory, pool=pool, acquisition=acquisition,
-            overrides=overrides,
-        )
-
-    def _restore(self, state, store):
-        """Take the attributes `load` read back, and the store (internal)."""
-        for name, value in state.items():
-            setattr(self, name, value)
-        self._store = store
-
-    def fit(self, **fit_kwargs):
-        """Fit the model on the labelled set.
-
-        Resets to the initial weights first if `reset_weights`; updates the
-        N of every `LabelScaledL2` weight decay to the labelled count. Each
-        epoch's order is drawn from the learner's seed (see `refit.fit`).
-
-        Args:
-            **fit_kwargs: Override the learner's `fit_kwargs` for this fit.
-
-        Returns:
-            The `History` of `model.fit`.
-        """
-        seed, kwargs = self.begin_fit(**fit_kwargs)
-        x, y = self.x_labelled_, self.y_labelled_
-        history = refit.fit(self.model, x, y, kwargs, seed=seed)
-        self.end_fit()
-        return history
-
-    def begin_fit(self, **fit_kwargs):
-        """Ready the model for a fit that someone else runs.
-
-        The hook of the training engine (`keras_dbal.training`), which fits
-        many learners' models together: the model is reset and its weight
-        decay set exactly as `fit` does it, and the fit's seed and
-        arguments returned. Train `self.model` on `x_labelled_` /
-        `y_labelled_` in the epoch orders `epoch_orders(seed, N, epochs)`,
-        then call `end_fit`.
-
-        Args:
-            **fit_kwargs: Override the learner's `fit_kwargs` for this fit.
-
-        Returns:
-            `(seed, fit_kwargs)`: the integer seed of the fit (its epoch
-            orders and Keras's global generator), and the `model.fit`
-            arguments.
-
-        Raises:
-            NotFittedError: nothing is labelled yet.
-        """
-        self._check_taught()
-        start = (self.initial_weights_, self.initial_optimizer_state_)
-        if not self.reset_weights:
-            start = (None, None)  # warm start from the current weights
-        refit.prepare_fit(self.model, self.num_labelled,
-                          initial_weights=start[0],
-                          initial_optimizer_state=start[1])
-        seed = selection.derive_seed(self.seed, "fit", self.num_fits_)
-        return seed, self.fit_arguments(**fit_kwargs)
-
-    def fit_arguments(self, **fit_kwargs):
-        """The `model.fit` arguments of the next fit: `fit_kwargs` over
-        the learner's, the batch size made equal if `equal_batches`.
-
-        Args:
-            **fit_kwargs: Override the learner's `fit_kwargs`.
-        """
-        kwargs = {**self.fit_kwargs, **fit_kwargs}
-        if self.equal_batches and kwargs.get("batch_size"):
-            kwargs["batch_size"] = refit.equal_batch_size(
-                self.num_labelled, kwargs["batch_size"]
-            )
-        return kwargs
-
-    def end_fit(self):
-        """Record a finished fit begun with `begin_fit`.
-
-        Every way of fitting a learner ends here (`fit`, and the shared
-        fits of `keras_dbal.training.fit_together`): the fit is counted (so
-        a fit that failed is retried with its seed) and checked for a model
-        left at chance on its own labels (`ChanceLevelWarning`).
-        """
-        self.num_fits_ += 1  # once trained: a failed fit keeps its seed
-        if self._warned_at_chance:
-            return
-        # One pass without dropout: deterministic, and no random state used.
-        probs = self.sampler.predict_without_dropout(self.x_labelled_)
-        at_chance, accuracy, chance = prediction.at_chance(
-            probs, self.y_labelled_
-        )
-        if at_chance:
-            self._warned_at_chance = True
-            warnings.warn(
-                "The fitted model is at chance on its own labelled set: "
-                f"accuracy {accuracy:.2f} on {self.num_labelled} labels, "
-                f"where always answering the commonest class gets "
-                f"{chance:.2f}, so its queries are no better than random. "
-                "It is most likely undertrained: too few epochs (`epochs` "
-                "in fit_kwargs; `keras-dbal run --epochs`, or `keras-dbal "
-                "init --epochs` for a new labelling session) or too small "
-                "a learning rate.",
-                ChanceLevelWarning,
-                stacklevel=3,
-            )
 
     def query(self, pool, n=10, *, exclude=None):
         """The n pool images to label next, best first.

@@ -1,5 +1,7 @@
 """Prediction helpers of the learner: samplers per T, and test metrics."""
 
+import warnings
+
 import numpy as np
 
 from keras_dbal.utils import validation
@@ -64,6 +66,33 @@ def metrics(probs, labels):
         "recall": recall.tolist(),
         "auc": _auc(probs, labels, present),
     }
+
+
+class ChanceLevelWarning(UserWarning):
+    """A fit left the model no better than chance on its own labels."""
+
+
+def warn_if_at_chance(probs, labels, stacklevel):
+    """Warn (`ChanceLevelWarning`) if `(N, C)` predictions of a freshly
+    fitted labelled set are at chance on it (`at_chance`).
+
+    Returns:
+        Whether it warned.
+    """
+    at, accuracy, chance = at_chance(probs, labels)
+    if at:
+        warnings.warn(
+            "The fitted model is at chance on its own labelled set: "
+            f"accuracy {accuracy:.2f} on {len(labels)} labels, where "
+            f"always answering the commonest class gets {chance:.2f}, so "
+            "its queries are no better than random. It is most likely "
+            "undertrained: too few epochs (`epochs` in fit_kwargs; "
+            "`keras-dbal run --epochs`, or `keras-dbal init --epochs` for a "
+            "new labelling session) or too small a learning rate.",
+            ChanceLevelWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return at
 
 
 def at_chance(probs, labels):

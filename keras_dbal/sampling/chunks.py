@@ -8,7 +8,13 @@ A pool is a numpy array, a tensor, or a `tf.data.Dataset` of images (or of
 import numpy as np
 from keras import ops
 
+from keras_dbal.utils import validation
+
 __all__ = [
+    "check_pool",
+    "chunk_size_for",
+    "padded_chunk",
+    "unpadded",
     "array_positions",
     "automatic_chunk_size",
     "iter_chunks",
@@ -140,3 +146,51 @@ def pool_length(pool):
     if hasattr(pool, "as_numpy_iterator"):
         return None  # a dataset's cardinality counts batches, not images
     return len(pool)
+
+
+def check_pool(pool, item_shape):
+    """Refuse a pool whose images cannot be of `item_shape`, before any is
+    read: a dataset by its `element_spec`, anything else by its shape."""
+    if hasattr(pool, "as_numpy_iterator"):
+        validation.dataset(pool, "pool", item_shape)
+    else:
+        validation.batch_shape(np.shape(pool), "pool", item_shape)
+
+
+def chunk_size_for(total, chunk_size):
+    """Items per compiled call for a pool of `total` items (None: not
+    known before it is read), at most `chunk_size`."""
+    if total is None or total >= chunk_size:
+        return chunk_size
+    # A pool smaller than one chunk is padded to the next power of two,
+    # not to the whole chunk (8192 images for T = 1), so a pool that
+    # shrinks round by round is traced again only a few times.
+    return min(chunk_size, 1 << max(total - 1, 0).bit_length())
+
+
+def padded_chunk(images, positions, chunk_size, dtype, item_shape,
+                 value_range):
+    """One chunk's images checked (shape, finite values, range), cast to
+    `dtype` and padded with zeros to `chunk_size` rows, one traced shape
+    for every chunk. A dataset's unknown dimensions and values are known
+    only here."""
+    count = len(positions)
+    validation.batch_shape(images.shape, "pool", item_shape)
+    images = np.asarray(images, dtype=dtype)
+    finite = np.isfinite(images.reshape(count, -1)).all(axis=1)
+    if not finite.all():
+        raise ValueError(
+            "Invalid value received for argument `pool`: images at "
+            f"positions {positions[~finite][:10].tolist()} contain NaN or "
+            "inf."
+        )
+    validation.within(images, "pool", value_range)
+    if count < chunk_size:
+        padding = np.zeros((chunk_size - count,) + images.shape[1:], dtype)
+        images = np.concatenate([images, padding])
+    return images
+
+
+def unpadded(result, count, pool_axis):
+    """A chunk's result without the rows of its padding."""
+    return result[:, :count] if pool_axis == 1 else result[:count]

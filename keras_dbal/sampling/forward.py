@@ -10,6 +10,7 @@ An `Ensemble` runs whole: T passes of each of its K members (one pass of
 members without `MCDropout`, whose passes would all agree), K x T samples.
 """
 
+import dataclasses
 import inspect
 import math
 
@@ -26,11 +27,28 @@ from keras_dbal.sampling.model_split import split_model
 from keras_dbal.sampling.model_split import split_off_dropout
 from keras_dbal.sampling.model_split import stochastic_layers
 
-__all__ = ["FoldedForward"]
+__all__ = ["FoldedForward", "Output"]
 
 # Folded into a chunk's seed for an acquisition function's own draws, far
 # from the small integers the dropout layers fold in.
 _SCORE_STREAM = 1 << 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Output:
+    """What one compiled function returns per chunk of B images.
+
+    `samples`: `(T, B, C)` probabilities; `without_dropout`: `(B, C)`
+    probabilities of one pass with dropout off; `scores`: `(B,)` scores of
+    `acquisition`. Each is compiled once per sampler.
+    """
+
+    kind: str
+    acquisition: object = None
+
+    @property
+    def pool_axis(self):
+        return 1 if self.kind == "samples" else 0
 
 
 class FoldedForward:
@@ -107,6 +125,15 @@ class FoldedForward:
                 largest = max(largest, size if id(layer) in once
                               else size * folds)
         return 2 * largest if largest else None
+
+    def function_for(self, output):
+        """The function of `(images, seed)` that computes `output` (an
+        `Output`) for one chunk."""
+        if output.kind == "samples":
+            return self.samples
+        if output.kind == "without_dropout":
+            return self.without_dropout
+        return self.scores(output.acquisition)
 
     def samples(self, images, seed):
         """`(B, ...)` images -> `(T, B, C)` probabilities."""

@@ -11,7 +11,7 @@ import keras
 
 from keras_dbal.models.ensemble import Ensemble
 
-__all__ = ["check_one_input_one_output", "input_item_shape"]
+__all__ = ["check_one_input_one_output", "input_dtype", "input_item_shape"]
 
 
 def input_item_shape(model):
@@ -107,3 +107,12 @@ def _is_shape(value):
     return value is not None and not any(
         isinstance(size, (list, tuple, dict)) for size in value
     )
+
+
+def input_dtype(model):
+    """The dtype `model` takes its images in (Keras's float type when the
+    model does not say)."""
+    try:
+        return keras.backend.standardize_dtype(model.inputs[0].dtype)
+    except (AttributeError, ValueError, TypeError, IndexError):
+        return keras.backend.floatx()

@@ -33,8 +33,6 @@ With `consistent_masks=True`, sample t uses one mask per layer for every
 pool item, whatever the chunking, as BatchBALD needs.
 """
 
-import dataclasses
-
 import keras
 import numpy as np
 from keras import ops
@@ -42,10 +40,16 @@ from keras import ops
 from keras_dbal import backend
 from keras_dbal.sampling.chunks import array_positions
 from keras_dbal.sampling.chunks import automatic_chunk_size
+from keras_dbal.sampling.chunks import check_pool
+from keras_dbal.sampling.chunks import chunk_size_for
 from keras_dbal.sampling.chunks import iter_chunks
+from keras_dbal.sampling.chunks import padded_chunk
 from keras_dbal.sampling.chunks import pool_length
+from keras_dbal.sampling.chunks import unpadded
 from keras_dbal.sampling.forward import FoldedForward
+from keras_dbal.sampling.forward import Output
 from keras_dbal.sampling.model_io import check_one_input_one_output
+from keras_dbal.sampling.model_io import input_dtype
 from keras_dbal.sampling.model_io import input_item_shape
 from keras_dbal.sampling.model_split import stochastic_layers
 from keras_dbal.utils import interrupts
@@ -53,25 +57,8 @@ from keras_dbal.utils import validation
 
 __all__ = ["MCSampler"]
 
-@dataclasses.dataclass(frozen=True)
-class _Output:
-    """What one compiled function returns per chunk of B images.
-
-    `samples`: `(T, B, C)` probabilities; `without_dropout`: `(B, C)`
-    probabilities of one pass with dropout off; `scores`: `(B,)` scores of
-    `acquisition`. Each is compiled once per sampler.
-    """
-
-    kind: str
-    acquisition: object = None
-
-    @property
-    def pool_axis(self):
-        return 1 if self.kind == "samples" else 0
-
-
-_SAMPLES = _Output("samples")
-_WITHOUT_DROPOUT = _Output("without_dropout")
+_SAMPLES = Output("samples")
+_WITHOUT_DROPOUT = Output("without_dropout")
 
 
 class MCSampler:
@@ -271,7 +258,7 @@ class MCSampler:
         """
         positions, scores = [], []
         for chunk_positions, chunk_scores in self._scan(
-            pool, _Output("scores", acquisition), indices, seed, verbose,
+            pool, Output("scores", acquisition), indices, seed, verbose,
             exclude,
         ):
             positions.append(chunk_positions)
@@ -317,7 +304,7 @@ class MCSampler:
         best_scores = np.empty(0, dtype="float32")
         best_keys = np.empty(0)
         for positions, scores in self._scan(
-            pool, _Output("scores", acquisition), indices, seed, verbose,
+            pool, Output("scores", acquisition), indices, seed, verbose,
             exclude,
         ):
             if not np.all(np.isfinite(scores)):
@@ -357,10 +344,7 @@ class MCSampler:
     def _scan(self, pool, output, indices, seed, verbose, exclude=None):
         """Yield `(positions, result)` per chunk, `result` trimmed."""
         seed = self._resolve_seed(seed)
-        if hasattr(pool, "as_numpy_iterator"):
-            validation.dataset(pool, "pool", self.item_shape)
-        else:
-            validation.batch_shape(np.shape(pool), "pool", self.item_shape)
+        check_pool(pool, self.item_shape)
         length = pool_length(pool)
         if length is not None:
             # An array's length is known: resolve `exclude` once, up front,
@@ -369,11 +353,11 @@ class MCSampler:
             exclude = None
         function = self._compiled_for(output)
         total = len(indices) if indices is not None else length
-        chunk_size = self._chunk_size_for(total)
+        chunk_size = chunk_size_for(total, self.chunk_size)
         progress = (
             keras.utils.Progbar(total, unit_name="image") if verbose else None
         )
-        dtype = self._input_dtype()
+        dtype = input_dtype(self.model)
         # One chunk in flight: the next chunk is dispatched before the last
         # result is fetched, so an asynchronous backend (JAX, a GPU) overlaps
         # the host's slicing and copying with the device's work.
@@ -384,23 +368,10 @@ class MCSampler:
             )
         ):
             interrupts.check()  # a long scan stops between chunks
-            count = len(positions)
-            # A dataset's unknown dimensions and values are known only now.
-            validation.batch_shape(images.shape, "pool", self.item_shape)
-            images = np.asarray(images, dtype=dtype)
-            finite = np.isfinite(images.reshape(count, -1)).all(axis=1)
-            if not finite.all():
-                raise ValueError(
-                    "Invalid value received for argument `pool`: images at "
-                    f"positions {positions[~finite][:10].tolist()} contain "
-                    "NaN or inf."
-                )
-            validation.within(images, "pool", self.input_range)
-            if count < chunk_size:
-                padding = np.zeros(
-                    (chunk_size - count,) + images.shape[1:], dtype
-                )
-                images = np.concatenate([images, padding])
+            images = padded_chunk(
+                images, positions, chunk_size, dtype, self.item_shape,
+                self.input_range,
+            )
             chunk_seed = np.array(
                 [seed, 0 if self.consistent_masks else chunk_index],
                 dtype="int32",
@@ -412,42 +383,18 @@ class MCSampler:
         if pending is not None:
             yield self._fetch(pending, output, progress)
 
-    def _chunk_size_for(self, total):
-        """Items per compiled call for a pool of `total` items (None: not
-        known before it is read)."""
-        if total is None or total >= self.chunk_size:
-            return self.chunk_size
-        # A pool smaller than one chunk is padded to the next power of two,
-        # not to the whole chunk (8192 images for T = 1), so a pool that
-        # shrinks round by round is traced again only a few times.
-        return min(self.chunk_size, 1 << max(total - 1, 0).bit_length())
-
     @staticmethod
     def _fetch(pending, output, progress):
         positions, result = pending
-        count = len(positions)
-        result = ops.convert_to_numpy(result)
-        # The padding is cut off along the pool axis.
-        result = result[:, :count] if output.pool_axis == 1 else result[:count]
+        result = unpadded(ops.convert_to_numpy(result), len(positions),
+                          output.pool_axis)
         if progress is not None:
-            progress.add(count)
+            progress.add(len(positions))
         return positions, result
-
-    def _input_dtype(self):
-        try:
-            return keras.backend.standardize_dtype(self.model.inputs[0].dtype)
-        except (AttributeError, ValueError, TypeError, IndexError):
-            return keras.backend.floatx()
 
     def _compiled_for(self, output):
         if output not in self._compiled:
-            if output.kind == "samples":
-                function = self._passes.samples
-            elif output.kind == "without_dropout":
-                function = self._passes.without_dropout
-            else:
-                function = self._passes.scores(output.acquisition)
             self._compiled[output] = backend.compile_function(
-                function, self.model.variables
+                self._passes.function_for(output), self.model.variables
             )
         return self._compiled[output]

@@ -29,9 +29,7 @@ and a damaged or missing `pending.json` from the round's CSV (see
 `keras_dbal.tools.pending_rounds`); each with a `LabelFileWarning`.
 """
 
-import contextlib
 import os
-import warnings
 
 import keras
 import numpy as np
@@ -41,15 +39,13 @@ from keras_dbal.active.learner import ActiveLearner
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.selection import derive_seed
 from keras_dbal.active.selection import random_query
-from keras_dbal.datasets.loaders import DataError
 from keras_dbal.datasets.loaders import scale_images
 from keras_dbal.models import gal_cnn
-from keras_dbal.saving.locking import lock_directory
 from keras_dbal.tools import pending_rounds
+from keras_dbal.tools import sessions
 from keras_dbal.tools.contact_sheets import write_round
 from keras_dbal.tools.label_files import CSV_COLUMNS
 from keras_dbal.tools.label_files import LabelFileError
-from keras_dbal.tools.label_files import LabelFileWarning
 from keras_dbal.tools.label_files import read_labels
 from keras_dbal.tools.session_files import LEARNER
 from keras_dbal.tools.session_files import NAMES
@@ -58,10 +54,8 @@ from keras_dbal.tools.session_files import POOL
 from keras_dbal.tools.session_files import SESSION
 from keras_dbal.tools.session_files import first_missing
 from keras_dbal.tools.session_files import next_round
-from keras_dbal.tools.session_files import read_json
 from keras_dbal.tools.session_files import read_session
 from keras_dbal.tools.session_files import remove_made
-from keras_dbal.tools.session_files import remove_temporaries
 from keras_dbal.tools.session_files import remove_unfinished_init
 from keras_dbal.tools.session_files import round_folder
 from keras_dbal.tools.session_files import save_array
@@ -109,7 +103,7 @@ def init_session(
     ), names=names)
     made = first_missing(directory)
     try:
-        with _locked(directory, create=True) as lock:
+        with sessions.locked(directory, create=True) as lock:
             if os.path.exists(os.path.join(directory, SESSION)):
                 raise ValueError(
                     f"{directory} already holds a labelling session; query "
@@ -168,11 +162,11 @@ def pending_round(directory):
     if session is None:
         # Damaged: the next query or teach rebuilds it; the pool says how
         # many images there are.
-        _check_session_exists(directory)
-        size = len(_load_pool(directory, None))
+        sessions.check_session_exists(directory)
+        size = len(sessions.load_pool(directory, None))
     else:
         size = session["pool"]["size"]
-    labelled = _labelled_mask(directory, size)
+    labelled = sessions.labelled_mask(directory, size)
     pending, _ = pending_rounds.find_waiting(directory, labelled)
     if pending is None or labelled[pending["indices"]].all():
         return None
@@ -195,9 +189,11 @@ def session_status(directory):
         wait), `round_images` (how many it asked for), `waiting_csv` (its
         CSV, or None), `acquisition` and `seed`.
     """
-    session = _session_or_error(directory)
+    session = sessions.session_or_error(directory)
     state = learner_state.peek(os.path.join(directory, LEARNER))
-    labelled = _labelled_mask(directory, session["pool"]["size"], state)
+    labelled = sessions.labelled_mask(
+        directory, session["pool"]["size"], state
+    )
     pending, _ = pending_rounds.find_waiting(directory, labelled)
     waiting = [] if pending is None else [
         index for index in pending["indices"] if not labelled[index]
@@ -237,15 +233,17 @@ def query_session(directory, n):
         The path of the round's CSV.
     """
     n = validation.positive_int(n, "n")
-    with _locked(directory):
-        session, pool, learner = _open(directory)
+    with sessions.locked(directory):
+        session, pool, learner = sessions.open_session(directory)
         try:
-            pending = _waiting_round(directory, pool)
+            pending = sessions.waiting_round(directory, pool)
             if pending is None:
                 pending = _new_round(directory, pool, learner, n)
         finally:
             learner.close()
-        return write_round(directory, pool, pending, _session_id(session))
+        return write_round(
+            directory, pool, pending, sessions.session_id(session)
+        )
 
 
 def _new_round(directory, pool, learner, n):
@@ -295,7 +293,7 @@ def teach_session(directory, labels_csv, *, partial=False):
         LabelFileError: the CSV does not answer the pending round (or,
             without `partial`, not all of it); nothing is changed.
     """
-    with _locked(directory):
+    with sessions.locked(directory):
         session, _ = read_session(directory)
         if session is not None:
             # A refused CSV is refused before the learner is loaded.
@@ -303,7 +301,7 @@ def teach_session(directory, labels_csv, *, partial=False):
             if pending is not None:
                 _read_answers(directory, session, labels_csv, pending,
                               partial)
-        session, pool, learner = _open(directory)
+        session, pool, learner = sessions.open_session(directory)
         try:
             _teach(directory, session, pool, learner, labels_csv, partial)
         finally:
@@ -312,7 +310,7 @@ def teach_session(directory, labels_csv, *, partial=False):
 
 
 def _teach(directory, session, pool, learner, labels_csv, partial):
-    pending = _waiting_round(directory, pool)
+    pending = sessions.waiting_round(directory, pool)
     if pending is None:
         raise LabelFileError(
             f"No round is waiting for labels in {directory}: every round "
@@ -356,123 +354,6 @@ def _teach(directory, session, pool, learner, labels_csv, partial):
 def _read_answers(directory, session, labels_csv, pending, partial):
     return read_labels(
         labels_csv, pending, session["num_classes"],
-        session=_session_id(session), allow_blank=partial,
-        names=_read_names(directory, session),
+        session=sessions.session_id(session), allow_blank=partial,
+        names=sessions.read_names(directory, session),
     )
-
-
-@contextlib.contextmanager
-def _locked(directory, create=False):
-    if not create:
-        _check_session_exists(directory)  # before making anything
-    with lock_directory(directory) as lock:
-        remove_temporaries(directory)
-        yield lock
-
-
-def _session_id(session):
-    return session["pool"]["fingerprint"][:12]
-
-
-def _open(directory):
-    """`(session, pool, learner)`; a damaged session.json is rebuilt."""
-    session, problem = read_session(directory)
-    pool = _load_pool(directory, session)
-    learner = ActiveLearner.load(os.path.join(directory, LEARNER), pool=pool)
-    if problem is not None:
-        # Everything it held but the source is in the checkpoint (which
-        # checked pool.npy against its own record when it holds labels).
-        session = {"num_classes": learner.num_classes, "source": None,
-                   "seed": learner.seed, "pool": pool.identity()}
-        write_json(os.path.join(directory, SESSION), session)
-        warnings.warn(
-            f"{problem} It was rebuilt from {os.path.join(directory, LEARNER)}"
-            f" and {os.path.join(directory, POOL)}.",
-            LabelFileWarning, stacklevel=3,
-        )
-    return session, pool, learner
-
-
-def _session_or_error(directory):
-    session, problem = read_session(directory)
-    if session is None:
-        _check_session_exists(directory)
-        raise LabelFileError(
-            f"{problem} Run `keras-dbal query --state {directory}` (or "
-            "teach) to rebuild it from the learner's checkpoint."
-        )
-    return session
-
-
-def _check_session_exists(directory):
-    """A clear error for a directory that never held a session (a
-    mistyped --state); one whose session.json is lost while its learner
-    holds labels still counts as a session."""
-    if not os.path.isfile(os.path.join(directory, SESSION)) and not (
-        learner_state.holds_labels(os.path.join(directory, LEARNER))
-    ):
-        raise ValueError(
-            f"{directory} holds no labelling session: create one with "
-            "`keras-dbal init`."
-        )
-
-
-def _read_names(directory, session):
-    if session is not None and session.get("names") is not None:
-        return session["names"]  # a session made before names.json
-    path = os.path.join(directory, NAMES)
-    return read_json(path) if os.path.isfile(path) else None
-
-
-def _load_pool(directory, session):
-    path = os.path.join(directory, POOL)
-    source = (session or {}).get("source") or (
-        "the images given to keras-dbal init"
-    )
-    try:
-        pool = Pool(
-            np.load(path, allow_pickle=False),
-            names=_read_names(directory, session),
-        )
-    except Exception as error:  # truncated, missing or not an array
-        raise DataError(
-            f"Cannot read {path} ({error}). It is a copy of {source}; "
-            "restore it from there."
-        ) from None
-    if session is not None and pool.identity() != session["pool"]:
-        raise DataError(
-            f"{path} is not the pool this session was created with (its "
-            f"fingerprint differs). It is a copy of {source}; restore it "
-            "from there."
-        )
-    return pool
-
-
-def _labelled_mask(directory, size, state=None):
-    """Boolean `(size,)`: the images the learner's checkpoint labels."""
-    if state is None:
-        state = learner_state.peek(os.path.join(directory, LEARNER))
-    labelled = np.zeros(size, bool)
-    positions = state["pool_indices"]
-    labelled[positions[(positions >= 0) & (positions < size)]] = True
-    return labelled
-
-
-def _waiting_round(directory, pool):
-    """The round waiting for labels, repaired on disk; None if none."""
-    path = os.path.join(directory, PENDING)
-    pending, problem = pending_rounds.find_waiting(
-        directory, pool.labelled_mask
-    )
-    if problem is not None:
-        # Said once, and mended for good.
-        warnings.warn(problem, LabelFileWarning, stacklevel=4)
-        if pending is not None:
-            write_json(path, pending)
-    if pending is None or pool.labelled_mask[pending["indices"]].all():
-        # Taught, but stopped before the pending note was removed (or
-        # damaged, its round never shown).
-        if os.path.exists(path):
-            os.remove(path)
-        return None
-    return pending
