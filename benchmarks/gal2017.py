@@ -7,6 +7,15 @@ Run (from the repository root):
     python -m benchmarks.gal2017 --preset full                  # full MNIST
     python -m benchmarks.gal2017 --preset full --data mnist.npz # offline
     KERAS_BACKEND=jax python -m benchmarks.gal2017 --preset quick --data ...
+    python -m benchmarks.gal2017 --preset table1 \
+        --data ../shared/data/mnist_10k.npz       # hours on 2 CPU cores
+    python -m benchmarks.gal2017 --preset table1 \
+        --data ../shared/data/mnist_10k.npz \
+        --resume benchmarks/results/table1-cpu-tensorflow  # continue it
+
+The experiment's state is kept in its results folder after every round
+(`keras_dbal.experiments.state`): a run stopped or killed continues from
+its last finished round with `--resume`, to the same curves.
 
 Protocol (Section 5.1 of the paper): start from 20 balanced labels, acquire
 10 images a round with each acquisition function (and random), retrain the
@@ -39,7 +48,6 @@ import argparse
 import json
 import os
 import platform
-import time
 
 import keras
 import numpy as np
@@ -49,6 +57,7 @@ from benchmarks.rounds import write_files
 from keras_dbal import experiments as experiment
 from keras_dbal import training
 from keras_dbal.datasets import load_dataset
+from keras_dbal.experiments import state as experiment_state
 
 # Table 1 of Gal et al. (2017): acquired images needed to reach 10% / 5%
 # test error on MNIST (full training set as pool, 10,000 test images).
@@ -116,6 +125,34 @@ PRESETS = {
             "pool_subset": 1000,
         },
         "thresholds": (0.20, 0.15),
+    },
+    # Table 1's 10% column at the paper's protocol on 2 CPU cores, on the
+    # 10,000 real MNIST digits of mnist_10k.npz (8,000 pool / 2,000 test):
+    # the full preset's settings (T = 100, 2,000 pool images scored per
+    # round, Adam, 50 epochs of 128, weight decay 3.5 / N, 3 seeds), Table
+    # 1's four functions and random, and the deterministic twins of
+    # variation ratios and max entropy (BALD's and Mean STD's twins score
+    # every image 0). Up to 38 rounds (400 labels); it stops after the
+    # round in which every curve's mean test error, both ways, is at or
+    # below 10%. Hours on 2 cores: run it with --resume to continue.
+    "table1": {
+        "dataset": None,
+        "config": {
+            "acquisitions": ("bald", "variation_ratios", "max_entropy",
+                             "mean_std", "random"),
+            "deterministic": ("variation_ratios", "max_entropy"),
+            "seeds": (0, 1, 2),
+            "rounds": 38,
+            "query_size": 10,
+            "initial_per_class": 2,
+            "mc_samples": 100,
+            "epochs": 50,
+            "batch_size": 128,
+            "weight_decay": 3.5,
+            "pool_subset": 2000,
+        },
+        "thresholds": PAPER_THRESHOLDS,
+        "stop_below": 0.10,
     },
     # Two rounds on a few images: the smoke test of tests/, so the suite
     # cannot rot. Its numbers mean nothing.
@@ -281,13 +318,17 @@ def _twinned(summary):
 
 def run(preset_name, data_path=None, out_root=None, progress=True,
         seeds=None, mc_samples=None, rounds=None, strategy="auto",
-        equal_batches=False):
+        equal_batches=False, resume=None):
     """Run a preset and write its results; returns the output folder.
 
     `seeds`, `mc_samples` (T of the Bayesian runs) and `rounds` override
     the preset's (the folder name then says so), as does `equal_batches`
     (batches of one size, not the paper's last batch of a few images);
     `strategy` is how the runs' fits are computed (`keras_dbal.training`).
+    The experiment's state is kept in the output folder after every
+    round; `resume`, an earlier output folder, continues the experiment
+    there from its last finished round (the same preset and overrides;
+    `rounds` may be more).
     """
     preset = PRESETS[preset_name]
     if preset["dataset"] is None and data_path is None:
@@ -314,34 +355,50 @@ def run(preset_name, data_path=None, out_root=None, progress=True,
     data = load_dataset(preset["dataset"] or "file", path=data_path)
     device, backend_name = device_label()
     out_root = out_root or os.path.join(os.path.dirname(__file__), "results")
-    out = os.path.join(out_root, f"{name}-{device}-{backend_name}")
+    out = resume or os.path.join(out_root, f"{name}-{device}-{backend_name}")
     os.makedirs(out, exist_ok=True)
+    if resume is None:
+        experiment_state.start_afresh(out, f"--resume {out}")
     source = os.path.basename(data_path) if data_path else preset["dataset"]
     print(
         f"gal2017 {preset_name}: {source}, {len(data[0][0])} pool / "
         f"{len(data[1][0])} test images, T = {config.mc_samples}, backend "
         f"{backend_name}, {device}, {strategy} fits; results go to {out}"
     )
-    start = time.perf_counter()
     initial = config.initial_per_class * len(np.unique(data[0][1]))
     sizes = f"{len(data[0][0])} pool / {len(data[1][0])} test images"
 
     def write(results):
-        seconds = time.perf_counter() - start
+        # The experiment's wall time, its earlier sessions' included.
         _write(out, preset, config, results, source=source, sizes=sizes,
                backend_name=backend_name, device=device, strategy=strategy,
-               seconds=seconds, initial=initial, name=preset_name)
+               seconds=results[0]["seconds"], initial=initial,
+               name=preset_name)
+        return _all_below(results, preset.get("stop_below"))
 
     # Stopped (Ctrl-C, or device_run.sh's time limit), it keeps the rounds
     # that finished.
     results = run_keeping_rounds(
-        data, config, write, progress=progress, strategy=strategy
+        data, config, write, progress=progress, strategy=strategy,
+        state_dir=out,
     )
     plot(experiment.summarize(results), os.path.join(out, "curves.png"),
          preset_name)
     with open(os.path.join(out, "table.md")) as file:
         print(file.read())
     return out
+
+
+def _all_below(results, threshold):
+    """Whether every curve's mean test error, both ways (`METRICS`), is at
+    or below `threshold` after the latest round (never, for None)."""
+    if threshold is None:
+        return False
+    summary = experiment.summarize(results)
+    return all(
+        curve[f"{metric}_mean"][-1] <= threshold
+        for curve in summary.values() for metric in METRICS
+    )
 
 
 def _write(out, preset, config, results, *, source, sizes, backend_name,
@@ -402,11 +459,20 @@ def main(argv=None):
                         help="fit on batches of one size, not the paper's "
                         "last batch of a few images (README, 'The dip at "
                         "130 labels')")
+    parser.add_argument("--resume", metavar="DIR",
+                        help="continue the experiment in DIR (an earlier "
+                        "run's results folder) from its last finished "
+                        "round, given the same preset and options "
+                        "(--rounds may be more)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    run(args.preset, args.data, args.out, progress=not args.quiet,
-        seeds=args.seeds, mc_samples=args.mc_samples, rounds=args.rounds,
-        strategy=args.strategy, equal_batches=args.equal_batches)
+    try:
+        run(args.preset, args.data, args.out, progress=not args.quiet,
+            seeds=args.seeds, mc_samples=args.mc_samples,
+            rounds=args.rounds, strategy=args.strategy,
+            equal_batches=args.equal_batches, resume=args.resume)
+    except ValueError as error:  # StateLockedError too
+        parser.exit(2, f"gal2017: error: {error}\n")
 
 
 if __name__ == "__main__":

@@ -23,14 +23,15 @@ def run_keeping_rounds(data, config, write, **kwargs):
     Args:
         data: As for `run_experiment`.
         config: An `ExperimentConfig`.
-        write: Function of the results so far.
+        write: Function of the results so far; if it returns True, the
+            experiment stops after that round.
         **kwargs: Passed to `run_experiment` (`progress`, `strategy`).
     """
     latest = []
 
     def save(results):
         latest[:] = results
-        write(results)
+        return write(results)
 
     try:
         results = experiment.run_experiment(

@@ -154,7 +154,8 @@ def test_run_keeps_the_rounds_that_finished(tmp_path, monkeypatch, capsys):
                     "auc": 0.6}] for _ in learners])
         raise KeyboardInterrupt
 
-    taught = types.SimpleNamespace(pool_indices_=np.arange(20))
+    taught = types.SimpleNamespace(pool_indices_=np.arange(20), num_fits_=1,
+                                   history_=[])
     monkeypatch.setattr(runner, "_build_run", lambda *args: (taught, None))
     monkeypatch.setattr(runner, "simulate_together",
                         first_round_then_interrupt)
@@ -168,7 +169,8 @@ def test_run_keeps_the_rounds_that_finished(tmp_path, monkeypatch, capsys):
     with open(out / "learning_curve.png", "rb") as file:
         assert file.read(4) == b"\x89PNG"
     assert sorted(os.listdir(out)) == [
-        "learning_curve.png", "results.csv", "results.json"
+        ".lock", "experiment_state.json", "learning_curve.png",
+        "results.csv", "results.json",
     ]
 
 

@@ -22,7 +22,9 @@ class Fitting:
 
         Resets to the initial weights first if `reset_weights`; updates the
         N of every `LabelScaledL2` weight decay to the labelled count. Each
-        epoch's order is drawn from the learner's seed (see `refit.fit`).
+        epoch's order, and the dropout masks of the fit, are drawn from a
+        seed of the fit's own (see `refit.fit`, `refit.reseed_dropout`):
+        the same labelled set is fitted to the same weights again.
 
         Args:
             **fit_kwargs: Override the learner's `fit_kwargs` for this fit.
@@ -40,8 +42,9 @@ class Fitting:
         """Ready the model for a fit that someone else runs.
 
         The hook of the training engine (`keras_dbal.training`), which fits
-        many learners' models together: the model is reset and its weight
-        decay set exactly as `fit` does it, and the fit's seed and
+        many learners' models together: the model is reset, its weight
+        decay set and its dropout generators seeded exactly as `fit` does
+        it, and the fit's seed and
         arguments returned. Train `self.model` on `x_labelled_` /
         `y_labelled_` in the epoch orders `epoch_orders(seed, N, epochs)`,
         then call `end_fit`.
@@ -65,6 +68,7 @@ class Fitting:
                           initial_weights=start[0],
                           initial_optimizer_state=start[1])
         seed = selection.derive_seed(self.seed, "fit", self.num_fits_)
+        refit.reseed_dropout(self.model, seed)
         return seed, self.fit_arguments(**fit_kwargs)
 
     def fit_arguments(self, **fit_kwargs):

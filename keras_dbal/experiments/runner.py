@@ -14,6 +14,7 @@ from keras_dbal import training
 from keras_dbal.active.learner import ActiveLearner
 from keras_dbal.active.pool import Pool
 from keras_dbal.active.selection import balanced_indices
+from keras_dbal.experiments import state
 from keras_dbal.experiments.config import POINT_MASS_FORMS
 from keras_dbal.experiments.config import display_name as _name
 from keras_dbal.experiments.curves import METRICS
@@ -21,12 +22,13 @@ from keras_dbal.experiments.curves import curve_name
 from keras_dbal.experiments.simulation import simulate_together
 from keras_dbal.models import Ensemble
 from keras_dbal.models import gal_cnn
+from keras_dbal.saving.locking import lock_directory
 
 __all__ = ["run_experiment"]
 
 
 def run_experiment(data, config, *, progress=True, log=print,
-                   on_result=None, strategy="auto"):
+                   on_result=None, strategy="auto", state_dir=None):
     """Run every acquisition function (and seed) of `config` on `data`.
 
     The runs advance in lockstep (`simulate_together`): each round every
@@ -42,10 +44,17 @@ def run_experiment(data, config, *, progress=True, log=print,
         log: Function that receives one line per run at the end.
         on_result: Function called with the results so far (every run's
             curve up to the current round) after every round, to save them
-            as they come.
+            as they come; if it returns True, the experiment stops there
+            (its state kept: a later call with more `rounds` continues).
         strategy: How the runs' fits are computed: `"auto"` or one of
             `keras_dbal.training.STRATEGIES`; all give the same
             curves up to float rounding.
+        state_dir: A directory to keep the experiment's state in after
+            every round (`keras_dbal.experiments.state`; a few kilobytes).
+            If it holds the state of this experiment (the same settings
+            and data; `rounds` may be more), the experiment continues from
+            its last finished round, to the same curves as a run never
+            stopped. It is locked while the experiment runs.
 
     Returns:
         A list of dicts, one per (acquisition, model, seed), with
@@ -70,37 +79,63 @@ def run_experiment(data, config, *, progress=True, log=print,
         for name, model_kind in config.runs()
         for seed in config.seeds
     ]
-    learners, pools = [], []
-    for name, model_kind, seed in runs:
-        learner, pool = _build_run(
-            x_train, y_train, num_classes, name, model_kind, seed, config
-        )
-        learners.append(learner)
-        pools.append(pool)
-    start = time.perf_counter()
-
-    def results_of(curves):
-        seconds = time.perf_counter() - start
-        return [
-            _result(run, curve, seconds, learner)
-            for run, curve, learner in zip(
-                runs, curves, learners, strict=True
+    lock = saved = None
+    if state_dir is not None:
+        lock = lock_directory(state_dir)
+    try:
+        if state_dir is not None:
+            digest = state.data_digest(data)
+            saved = state.read(state_dir)
+            if saved is not None:
+                state.check_matches(saved, config, digest, state_dir)
+        learners, pools = [], []
+        for name, model_kind, seed in runs:
+            learner, pool = _build_run(
+                x_train, y_train, num_classes, name, model_kind, seed, config
             )
-        ]
+            learners.append(learner)
+            pools.append(pool)
+        finished = None
+        if saved is not None:
+            finished = state.restore(saved, learners, pools)
+        start = time.perf_counter() - (saved or {}).get("seconds", 0.0)
 
-    if progress:
-        print(f"{len(runs)} runs in lockstep ({training.choose(strategy)} "
-              "fits): " + ", ".join(
-            f"{curve_name(_name(name), model_kind)} seed {seed}"
-            for name, model_kind, seed in runs
-        ))
-    curves = simulate_together(
-        learners, pools, config.rounds, config.query_size, x_test=x_test,
-        y_test=y_test, strategy=strategy, progress=progress,
-        on_round=None if on_result is None else (
-            lambda curves: on_result(results_of(curves))
-        ),
-    )
+        def results_of(curves):
+            seconds = time.perf_counter() - start
+            return [
+                _result(run, curve, seconds, learner)
+                for run, curve, learner in zip(
+                    runs, curves, learners, strict=True
+                )
+            ]
+
+        def on_round(curves):
+            if lock is not None:
+                lock.check()
+                state.write(
+                    state_dir, config=config, digest=digest, runs=runs,
+                    learners=learners, curves=curves,
+                    seconds=time.perf_counter() - start,
+                )
+            return on_result is not None and on_result(results_of(curves))
+
+        if progress:
+            print(f"{len(runs)} runs in lockstep ({training.choose(strategy)}"
+                  " fits): " + ", ".join(
+                f"{curve_name(_name(name), model_kind)} seed {seed}"
+                for name, model_kind, seed in runs
+            ))
+            if saved is not None:
+                print(f"Continuing from {state_dir}: {saved['rounds_done']} "
+                      f"of {config.rounds} rounds done.")
+        curves = simulate_together(
+            learners, pools, config.rounds, config.query_size,
+            x_test=x_test, y_test=y_test, strategy=strategy,
+            progress=progress, on_round=on_round, curves=finished,
+        )
+    finally:
+        if lock is not None:
+            lock.release()
     results = results_of(curves)
     for result in results:
         log(

@@ -71,7 +71,7 @@ def measure(learner, x_test, y_test):
 
 def simulate_together(
     learners, pools, rounds, n=10, *, x_test=None, y_test=None,
-    strategy="auto", progress=True, on_round=None,
+    strategy="auto", progress=True, on_round=None, curves=None,
 ):
     """`simulate` for K learners advanced in lockstep, their fits shared.
 
@@ -90,7 +90,13 @@ def simulate_together(
         strategy: How the K fits run: `"auto"` or one of
             `keras_dbal.training.STRATEGIES`.
         on_round: Function called with the K curves so far after the first
-            fit and after every round.
+            fit and after every round; if it returns True, the experiment
+            stops there (as Keras's `stop_training`).
+        curves: To continue an experiment: the K curves of its finished
+            rounds, the learners taught every label of those rounds and
+            not fitted since (`keras_dbal.experiments.state.restore`).
+            Their last fit is repeated and the rounds after it run;
+            `rounds` counts all of them, the finished ones included.
 
     Returns:
         K curves, each as `simulate` returns it.
@@ -114,13 +120,23 @@ def simulate_together(
         )
     # Ctrl-C is heard, and raised here between two steps: raised wherever
     # Python happened to be, the frameworks' own callbacks often swallow it.
+    finished = 0 if curves is None else _finished(curves, learners, rounds)
     with deferred_interrupt() as stop:
-        training.fit_together(learners, strategy)
-        curves = [[measure(learner, x_test, y_test)] for learner in learners]
-        if on_round is not None:
-            on_round(curves)
-        bar = Progress(rounds, "round", enabled=bool(progress))
-        for done in range(1, rounds + 1):
+        if finished < rounds or curves is None:
+            training.fit_together(learners, strategy)
+        if curves is None:
+            curves = [
+                [measure(learner, x_test, y_test)] for learner in learners
+            ]
+            if on_round is not None and on_round(curves):
+                return curves
+        else:
+            curves = [list(curve) for curve in curves]
+        bar = Progress(rounds, "round", enabled=bool(progress),
+                       initial=finished)
+        if finished:
+            bar.update(finished, _shown(learners, curves))
+        for done in range(finished + 1, rounds + 1):
             for learner, pool in zip(learners, pools, strict=True):
                 stop.check()
                 chosen = learner.query(pool, n)
@@ -131,10 +147,30 @@ def simulate_together(
             for learner, curve in zip(learners, curves, strict=True):
                 curve.append(measure(learner, x_test, y_test))
                 learner.history_[-1]["after_teach"] = curve[-1]
-            if on_round is not None:
-                on_round(curves)
             bar.update(done, _shown(learners, curves))
+            if on_round is not None and on_round(curves):
+                bar.finish()
+                break
     return curves
+
+
+def _finished(curves, learners, rounds):
+    """The rounds the given curves finished, checked against the learners
+    and `rounds`."""
+    if len(curves) != len(learners) or not all(curves):
+        raise ValueError(
+            "Expected one curve per learner, each with its first "
+            f"evaluation. Received {len(curves)} curves for {len(learners)} "
+            "learners."
+        )
+    finished = len(curves[0]) - 1
+    if any(len(curve) != finished + 1 for curve in curves):
+        raise ValueError("The curves to continue differ in length.")
+    if finished > rounds:
+        raise ValueError(
+            f"The curves have {finished} rounds; received rounds={rounds}."
+        )
+    return finished
 
 
 def _shown(learners, curves):

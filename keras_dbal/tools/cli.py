@@ -138,6 +138,12 @@ def _parser():
                      "--dataset)")
     run.add_argument("--out", default="keras_dbal_results", metavar="DIR",
                      help="output folder (default: keras_dbal_results)")
+    run.add_argument("--resume", metavar="DIR",
+                     help="continue the experiment in DIR (an earlier "
+                     "run's --out, stopped or killed) from its last "
+                     "finished round, given the same options (--rounds may "
+                     "be more); its results go on in DIR (default: start "
+                     "afresh in --out)")
     run.add_argument("--metric", default="accuracy", choices=sorted(METRICS),
                      help="test metric of the plot; auc and "
                      "balanced_accuracy suit imbalanced classes (default: "

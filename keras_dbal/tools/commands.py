@@ -123,6 +123,7 @@ def run(args):
     from keras_dbal import backend
     from keras_dbal import datasets
     from keras_dbal import experiments
+    from keras_dbal.experiments import state as experiment_state
     from keras_dbal.tools import results_files
 
     config = ExperimentConfig(
@@ -140,7 +141,16 @@ def run(args):
         pool_subset=args.pool_subset,
         equal_batches=args.equal_batches,
     )
-    results_files.check_writable(args.out)
+    out = args.resume or args.out
+    if args.resume and args.out not in (args.resume, "keras_dbal_results"):
+        raise ValueError(
+            f"--resume {args.resume} continues the experiment in that "
+            f"folder, where its results go on; received --out {args.out} "
+            "too. Give one of the two."
+        )
+    results_files.check_writable(out)
+    if not args.resume:
+        experiment_state.start_afresh(out, f"--resume {out}")
     data = datasets.load_dataset(args.dataset, path=args.data)
     config.check_data(data[0][1])
     name = os.path.basename(args.data) if args.data else args.dataset
@@ -149,17 +159,16 @@ def run(args):
         f"{len(data[1][0])} test images, {args.rounds} "
         f"round{'' if args.rounds == 1 else 's'} of "
         f"{args.query_size}, seeds {list(config.seeds)}, Keras backend "
-        f"{backend.name()}; results go to {args.out}/ after every "
-        "round"
+        f"{backend.name()}; results and the state to continue from go to "
+        f"{out}/ after every round"
     )
 
     def save(results):
-        return results_files.write(
-            args.out, name, config, results, args.metric
-        )
+        results_files.write(out, name, config, results, args.metric)
 
     results = experiments.run_experiment(
-        data, config, progress=not args.quiet, on_result=save
+        data, config, progress=not args.quiet, on_result=save,
+        state_dir=out,
     )
     summary = experiments.summarize(results)
     key, axis_label = METRICS[args.metric]
@@ -170,6 +179,6 @@ def run(args):
             f"  {label:<28} {1 - value if key == 'error' else value:.3f} "
             f"with {curve['num_labelled'][-1]} labels"
         )
-    plot_path = os.path.join(args.out, "learning_curve.png")
+    plot_path = os.path.join(out, "learning_curve.png")
     print(f"Wrote {plot_path}, results.csv and results.json")
     return 0

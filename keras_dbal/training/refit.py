@@ -8,6 +8,7 @@ train step holds the old coefficient. `prepare_fit` does all of this.
 """
 
 import keras
+import numpy as np
 
 from keras_dbal import backend
 from keras_dbal.regularizers import LabelScaledL2
@@ -17,8 +18,8 @@ from keras_dbal.utils.variables import assign_values
 from keras_dbal.utils.variables import variable_values
 
 __all__ = [
-    "equal_batch_size", "fit", "prepare_fit", "snapshot",
-    "sync_weight_decay",
+    "equal_batch_size", "fit", "prepare_fit", "reseed_dropout",
+    "snapshot", "sync_weight_decay",
 ]
 
 # fit() arguments that need arrays, or that set the batches themselves.
@@ -67,6 +68,32 @@ def equal_batch_size(num_items, batch_size):
     """
     batches = -(-num_items // batch_size)
     return -(-num_items // batches)
+
+
+def reseed_dropout(model, seed):
+    """Start every dropout layer's generator of `model` from `seed`.
+
+    A fit's dropout masks then depend on its seed alone, not on how many
+    fits and steps came before it: fitting the same labelled set with the
+    same seed gives the same weights again, which is how a resumed
+    experiment refits its last round (`keras_dbal.experiments`).
+
+    Args:
+        model: A Keras model; every `SeedGenerator` state in its variables
+            (`MCDropout`, `Dropout`, nested models' too) is set, each to
+            its own seed drawn from `seed`.
+        seed: Integer seed, or None to leave the generators as they are.
+    """
+    if seed is None:
+        return
+    states = [
+        variable for variable in model.variables
+        if variable.path.endswith("seed_generator_state")
+    ]
+    entropy = np.random.SeedSequence([int(seed), len(states)])
+    values = entropy.generate_state(max(len(states), 1)) >> 1
+    for variable, value in zip(states, values, strict=False):
+        variable.assign(np.array([value, 0], dtype=variable.dtype))
 
 
 def prepare_fit(model, num_labelled, *, initial_weights=None,

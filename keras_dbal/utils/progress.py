@@ -22,11 +22,14 @@ class Progress:
             so pytest's capture and redirections are honoured).
     """
 
-    def __init__(self, total, unit, *, enabled=True, stream=None):
+    def __init__(self, total, unit, *, enabled=True, stream=None,
+                 initial=0):
         self.total, self.unit, self.enabled = total, unit, enabled
+        self.initial = initial
         self._stream = stream
         self._start = time.monotonic()
         self._width = 0
+        self._open = False
 
     @property
     def stream(self):
@@ -39,7 +42,7 @@ class Progress:
             return
         line = format_line(
             done, self.total, self.unit, values,
-            time.monotonic() - self._start,
+            time.monotonic() - self._start, initial=self.initial,
         )
         stream = self.stream
         if _is_terminal(stream):
@@ -47,20 +50,29 @@ class Progress:
             self._width = len(line)
             end = "\n" if done >= self.total else ""
             stream.write(f"\r{line}{padding}{end}")
+            self._open = not end
         else:
             stream.write(line + "\n")
         stream.flush()
 
+    def finish(self):
+        """End a line left open on a terminal (work stopped early)."""
+        if self.enabled and self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
 
-def format_line(done, total, unit, values, seconds):
+
+def format_line(done, total, unit, values, seconds, initial=0):
     """`round 3/20  labelled 50  accuracy 0.912 0.887  41 s, ~4 min left`."""
     parts = [f"{unit} {done}/{total}"]
     for name, value in values:
         shown = value if isinstance(value, list | tuple) else [value]
         parts.append(f"{name} " + " ".join(_number(item) for item in shown))
     timing = _duration(seconds)
-    if 0 < done < total:
-        timing += f", ~{_duration(seconds / done * (total - done))} left"
+    if initial < done < total:
+        per_step = seconds / (done - initial)
+        timing += f", ~{_duration(per_step * (total - done))} left"
     parts.append(timing)
     return "  ".join(parts)
 
