@@ -14,6 +14,11 @@ class LabelScaledL2(keras.regularizers.Regularizer):
     prior-length-scale argument of Gal & Ghahramani (2016). `ActiveLearner`
     updates `num_labelled` before every fit.
 
+    Under TensorFlow the coefficient lives in a variable that compiled
+    train steps read when they run, so a new N needs no new trace (nor a
+    recompile): an experiment's fits trace once, not once per round. Under
+    other backends it is a constant of the trace (`reads_when_run`).
+
     Args:
         c: Non-negative float, the constant (3.5 in the authors' code).
         num_labelled: Positive int, the current number of labelled images.
@@ -32,15 +37,45 @@ class LabelScaledL2(keras.regularizers.Regularizer):
                 f"Received: num_labelled={num_labelled!r}"
             )
         self.c = float(c)
-        self.num_labelled = int(num_labelled)
+        self._num_labelled = int(num_labelled)
+        self._variable = None  # the coefficient, read when a step runs
+
+    @property
+    def num_labelled(self):
+        """N, the number of labelled images; setting it updates the
+        coefficient every compiled step reads."""
+        return self._num_labelled
+
+    @num_labelled.setter
+    def num_labelled(self, value):
+        self._num_labelled = int(value)
+        if self._variable is not None:
+            self._variable.assign(self.strength)
 
     @property
     def strength(self):
         """The current coefficient `c / N`."""
         return self.c / self.num_labelled
 
+    @property
+    def reads_when_run(self):
+        """Whether a traced step reads the coefficient when it runs (a
+        TensorFlow variable), not when it is traced."""
+        return keras.backend.backend() == "tensorflow"
+
     def __call__(self, x):
-        return self.strength * keras.ops.sum(keras.ops.square(x))
+        penalty = keras.ops.sum(keras.ops.square(x))
+        if not self.reads_when_run:
+            return self.strength * penalty
+        if self._variable is None:
+            import tensorflow as tf
+
+            with tf.init_scope():  # made once, outside any trace
+                self._variable = tf.Variable(
+                    self.strength, trainable=False, dtype="float32",
+                    name="label_scaled_l2_strength",
+                )
+        return keras.ops.cast(self._variable, penalty.dtype) * penalty
 
     def get_config(self):
         return {"c": self.c, "num_labelled": self.num_labelled}

@@ -24,6 +24,7 @@ under JAX one `jax.vmap` of the epoch's scan over the K stacked states,
 under TensorFlow the K train steps side by side in one `tf.function`.
 """
 
+import collections
 import functools
 import json
 
@@ -37,6 +38,7 @@ from keras_dbal.utils import validation
 
 __all__ = [
     "CompiledFit",
+    "FitCache",
     "LockstepFit",
     "epoch_orders",
     "fit_in_turn",
@@ -125,6 +127,35 @@ class CompiledFit:
         self._function(model, x, y, orders)
 
 
+class FitCache:
+    """The compiled fits of the last few model groups, kept from one round
+    to the next: a fit's traced function is reused when the same models
+    are fitted again, so an experiment traces once, not once per round.
+
+    A cached fit holds its models, so no other model can take their
+    `id`s while it is cached; at most `size` groups are kept.
+    """
+
+    def __init__(self, size=8):
+        self.size = size
+        self._fits = collections.OrderedDict()
+
+    def get(self, models, batch_size, make):
+        """The cached fit of `models` at `batch_size`, or `make(models,
+        batch_size)`, cached."""
+        key = (tuple(id(model) for model in models), batch_size)
+        fit = self._fits.pop(key, None)
+        if fit is None:
+            fit = make(list(models), batch_size)
+        self._fits[key] = fit
+        while len(self._fits) > self.size:
+            self._fits.popitem(last=False)
+        return fit
+
+
+_IN_TURN = FitCache(size=64)
+
+
 def fit_in_turn(models, xs, ys, orders, batch_size):
     """Fit K compiled models of one architecture one after another, model
     k on `xs[k]` in `orders[k]`, each by a compiled fit. Under JAX, where
@@ -143,7 +174,13 @@ def fit_in_turn(models, xs, ys, orders, batch_size):
         shared = CompiledFit(models[0], batch_size)
         fits = [functools.partial(shared._fit_as, model) for model in models]
     else:
-        fits = [CompiledFit(model, batch_size) for model in models]
+        fits = [
+            _IN_TURN.get(
+                [model], batch_size,
+                lambda group, size: CompiledFit(group[0], size),
+            )
+            for model in models
+        ]
     for fit, x, y, order in zip(fits, xs, ys, orders, strict=True):
         fit(x, y, order)
 
@@ -212,8 +249,9 @@ def _prepare(model, x, y):
 def _trace_key(models):
     """What a traced fit holds as constants: the optimizer object (a
     recompile replaces it) and every regularizer's settings (the c / N of
-    `LabelScaledL2` changes with the labelled count). A change traces a
-    new function instead of training with stale ones."""
+    `LabelScaledL2` changes with the labelled count, a constant of the
+    trace unless it `reads_when_run`). A change traces a new function
+    instead of training with stale ones."""
     return [
         (
             id(model.optimizer),
@@ -221,6 +259,9 @@ def _trace_key(models):
                 repr(layer.kernel_regularizer.get_config())
                 for layer in all_layers(model)
                 if getattr(layer, "kernel_regularizer", None) is not None
+                and not getattr(
+                    layer.kernel_regularizer, "reads_when_run", False
+                )
             ],
         )
         for model in models

@@ -16,8 +16,12 @@ class Lockstep(Compiled):
 
     name = "lockstep"
 
+    def __init__(self):
+        self._fits = compiled_fit.FitCache()
+
     def fit_group(self, models, xs, ys, orders, batch_size):
-        compiled_fit.LockstepFit(models, batch_size)(xs, ys, orders)
+        fit = self._fits.get(models, batch_size, compiled_fit.LockstepFit)
+        fit(xs, ys, orders)
 
 
 register(Lockstep())

@@ -44,15 +44,20 @@ def sync_weight_decay(model, num_labelled):
     """
     num_labelled = max(int(num_labelled), 1)
     changed = False
-    for layer in all_layers(model):
-        regularizer = getattr(layer, "kernel_regularizer", None)
-        if (
-            isinstance(regularizer, LabelScaledL2)
-            and regularizer.num_labelled != num_labelled
-        ):
+    for regularizer in _weight_decays(model):
+        if regularizer.num_labelled != num_labelled:
             regularizer.num_labelled = num_labelled
             changed = True
     return changed
+
+
+def _weight_decays(model):
+    """Every `LabelScaledL2` of `model`'s layers."""
+    return [
+        layer.kernel_regularizer for layer in all_layers(model)
+        if isinstance(getattr(layer, "kernel_regularizer", None),
+                      LabelScaledL2)
+    ]
 
 
 def equal_batch_size(num_items, batch_size):
@@ -110,9 +115,12 @@ def prepare_fit(model, num_labelled, *, initial_weights=None,
             as from `variable_values(model.optimizer.variables)`.
     """
     from_scratch = initial_weights is not None
-    if sync_weight_decay(model, num_labelled):
-        # The compiled train step holds the old coefficient: compile again,
-        # keeping the optimizer state. (Only dropping `train_function` is
+    if sync_weight_decay(model, num_labelled) and not all(
+        regularizer.reads_when_run for regularizer in _weight_decays(model)
+    ):
+        # A compiled train step that holds the old coefficient as a
+        # constant (not TensorFlow's, which reads a variable): compile
+        # again, keeping the optimizer state. (Only dropping `train_function` is
         # not enough under JAX: a resumed learner then drifts from an
         # uninterrupted one.)
         state = (
