@@ -599,3 +599,19 @@ def test_equal_batches_survive_a_checkpoint(small, tmp_path):
     learner.teach(x[:20], y[:20])
     learner.save(tmp_path / "state")
     assert keras_dbal.ActiveLearner.load(tmp_path / "state").equal_batches
+
+
+def test_predict_both_ways_equals_the_two_predictions(small):
+    x, y = small
+    x_test = x[100:]
+    learner = make_learner(fit_kwargs={"epochs": 2, "verbose": 0})
+    learner.teach(x[:40], y[:40])
+    with_dropout, without = learner.predict_both_ways(x_test[:50])
+    np.testing.assert_allclose(with_dropout, learner.predict(x_test[:50]),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        without, learner.predict(x_test[:50], dropout=False),
+        rtol=1e-5, atol=1e-6,
+    )
+    with pytest.raises(ValueError, match="x"):
+        learner.predict_both_ways(x_test[0])

@@ -60,6 +60,24 @@ def test_split_and_whole_model_agree(cnn, images):
     )
 
 
+@pytest.mark.parametrize("split", [True, False])
+def test_both_ways_equals_samples_and_the_pass_without_dropout(
+    cnn, images, split
+):
+    sampler = MCSampler(cnn, T, chunk_size=8, seed=4, split=split)
+    samples, without = sampler.sample_both_ways(images)
+    np.testing.assert_allclose(samples, sampler.sample(images),
+                               rtol=1e-5, atol=1e-6)
+    # Dropout off: the identity in every MCDropout, computed by hand.
+    with MaskScope(lambda layer, inputs: inputs):
+        expected = keras.ops.convert_to_numpy(cnn(images, training=False))
+    np.testing.assert_allclose(without, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        without, sampler.predict_without_dropout(images),
+        rtol=1e-5, atol=1e-6,
+    )
+
+
 def test_subclassed_model_gives_the_same_result(cnn, images):
     class Wrapper(keras.Model):
         def __init__(self, inner):

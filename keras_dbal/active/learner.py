@@ -297,6 +297,23 @@ class ActiveLearner(Fitting, Checkpointed):
         sampler = self._samplers.get(mc_samples)
         return sampler.sample(x, seed=seed).mean(axis=0)
 
+    def predict_both_ways(self, x, *, mc_samples=None, seed=None):
+        """`predict(x)` and `predict(x, dropout=False)` in one pass over
+        `x`, the model's deterministic prefix (the layers before its first
+        `MCDropout`) run once for both: what a simulated experiment
+        measures on its test set every round.
+
+        Returns:
+            `(with_dropout, without_dropout)`: float32 `(N, C)` arrays,
+            the same as the two calls give.
+        """
+        x = self._checked_inputs(x, "x")
+        if seed is None:
+            seed = selection.derive_seed(self.seed, "predict", self.round)
+        sampler = self._samplers.get(mc_samples)
+        samples, without = sampler.sample_both_ways(x, seed=seed)
+        return samples.mean(axis=0), without
+
     def evaluate(self, x, y, *, mc_samples=None, dropout=True):
         """Accuracy, NLL, ROC AUC and recall of the predictions.
 

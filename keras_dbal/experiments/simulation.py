@@ -55,14 +55,15 @@ def measure(learner, x_test, y_test):
     record = {"num_labelled": learner.num_labelled}
     if x_test is None:
         return record
-    with_dropout = metrics(learner.predict(x_test), y_test)
     # Without any MCDropout both ways of predicting are one and the same
-    # deterministic pass.
-    without = (
-        metrics(learner.predict(x_test, dropout=False), y_test)
-        if learner.sampler.is_stochastic
-        else with_dropout
-    )
+    # deterministic pass; with it, one pass of the deterministic prefix
+    # serves both.
+    if learner.sampler.is_stochastic:
+        probs, probs_without = learner.predict_both_ways(x_test)
+        with_dropout = metrics(probs, y_test)
+        without = metrics(probs_without, y_test)
+    else:
+        with_dropout = without = metrics(learner.predict(x_test), y_test)
     record.update(with_dropout)
     for key, value in without.items():
         record[f"{key}_without_dropout"] = value

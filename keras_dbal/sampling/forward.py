@@ -39,8 +39,10 @@ class Output:
     """What one compiled function returns per chunk of B images.
 
     `samples`: `(T, B, C)` probabilities; `without_dropout`: `(B, C)`
-    probabilities of one pass with dropout off; `scores`: `(B,)` scores of
-    `acquisition`. Each is compiled once per sampler.
+    probabilities of one pass with dropout off; `both_ways`: `(T + 1, B,
+    C)`, the T samples and then the pass with dropout off, from one run of
+    the deterministic prefix; `scores`: `(B,)` scores of `acquisition`.
+    Each is compiled once per sampler.
     """
 
     kind: str
@@ -48,7 +50,7 @@ class Output:
 
     @property
     def pool_axis(self):
-        return 1 if self.kind == "samples" else 0
+        return 1 if self.kind in ("samples", "both_ways") else 0
 
 
 class FoldedForward:
@@ -133,18 +135,43 @@ class FoldedForward:
             return self.samples
         if output.kind == "without_dropout":
             return self.without_dropout
+        if output.kind == "both_ways":
+            return self.both_ways
         return self.scores(output.acquisition)
 
     def samples(self, images, seed):
         """`(B, ...)` images -> `(T, B, C)` probabilities."""
         if self.ensemble:
             return self._ensemble_samples(images, seed)
+        return self._samples_of(self._features(images), seed)
+
+    def both_ways(self, images, seed):
+        """`(B, ...)` images -> `(T + 1, B, C)`: the T samples, then the
+        pass with dropout off, the deterministic prefix run once for
+        both."""
+        if self.ensemble or self.prefix is None or self.suffix is None:
+            without = self.without_dropout(images, seed)
+            return ops.concatenate(
+                [self.samples(images, seed), without[None]], axis=0
+            )
+        features = self._features(images)
+        with MaskScope(_identity):
+            without = self._probabilities(
+                self.suffix(features, training=False)
+            )
+        return ops.concatenate(
+            [self._samples_of(features, seed), without[None]], axis=0
+        )
+
+    def _features(self, images):
+        if self.prefix is None:
+            return images
+        return self.prefix(images, training=False)
+
+    def _samples_of(self, features, seed):
+        """The prefix's outputs -> `(T, B, C)` probabilities."""
         num_samples = self.mc_samples
-        batch = images.shape[0]
-        if self.prefix is not None:
-            features = self.prefix(images, training=False)
-        else:
-            features = images
+        batch = features.shape[0]
         if self.suffix is None:
             outputs = self._probabilities(features)
             return ops.broadcast_to(

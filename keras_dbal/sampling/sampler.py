@@ -52,6 +52,7 @@ from keras_dbal.sampling.model_io import check_one_input_one_output
 from keras_dbal.sampling.model_io import input_dtype
 from keras_dbal.sampling.model_io import input_item_shape
 from keras_dbal.sampling.model_split import stochastic_layers
+from keras_dbal.sampling.ranking import RunningTopN
 from keras_dbal.utils import interrupts
 from keras_dbal.utils import validation
 
@@ -59,6 +60,7 @@ __all__ = ["MCSampler"]
 
 _SAMPLES = Output("samples")
 _WITHOUT_DROPOUT = Output("without_dropout")
+_BOTH_WAYS = Output("both_ways")
 
 
 class MCSampler:
@@ -232,6 +234,19 @@ class MCSampler:
         """
         return self._gather(pool, _WITHOUT_DROPOUT, indices, None, verbose)
 
+    def sample_both_ways(self, pool, *, indices=None, seed=None,
+                         verbose=0):
+        """`sample` and `predict_without_dropout` in one scan, the model's
+        deterministic prefix run once per image for both: a test set's
+        MC prediction and its dropout-off one at little more than the
+        cost of the first.
+
+        Returns:
+            `(samples, without_dropout)`: float32 `(T, N, C)` and `(N, C)`.
+        """
+        both = self._gather(pool, _BOTH_WAYS, indices, seed, verbose)
+        return both[:-1], both[-1]
+
     def score(
         self,
         pool,
@@ -299,29 +314,13 @@ class MCSampler:
         """
         n = validation.positive_int(n, "n")
         seed = self._resolve_seed(seed)
-        tie_rng = np.random.default_rng([seed, 1])
-        best_positions = np.empty(0, dtype="int64")
-        best_scores = np.empty(0, dtype="float32")
-        best_keys = np.empty(0)
+        best = RunningTopN(n, np.random.default_rng([seed, 1]))
         for positions, scores in self._scan(
             pool, Output("scores", acquisition), indices, seed, verbose,
             exclude,
         ):
-            if not np.all(np.isfinite(scores)):
-                raise ValueError(
-                    "The acquisition function returned non-finite scores "
-                    f"for pool positions {positions[~np.isfinite(scores)]}."
-                )
-            best_positions = np.concatenate([best_positions, positions])
-            best_scores = np.concatenate([best_scores, scores])
-            best_keys = np.concatenate(
-                [best_keys, tie_rng.random(len(scores))]
-            )
-            order = np.lexsort((best_keys, -best_scores))[:n]
-            best_positions = best_positions[order]
-            best_scores = best_scores[order]
-            best_keys = best_keys[order]
-        return best_positions, best_scores
+            best.add(positions, scores)
+        return best.positions, best.scores
 
     def _gather(self, pool, output, indices, seed, verbose):
         """Every chunk's probabilities, joined along the pool axis."""
