@@ -12,6 +12,7 @@ import pathlib
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
@@ -19,9 +20,11 @@ from benchmarks import batchbald
 from benchmarks import engine
 from benchmarks import ensembles
 from benchmarks import feature_cache
+from benchmarks import floor
 from benchmarks import gal2017
 from benchmarks import repeated_mnist
 from benchmarks import sampler
+from keras_dbal import MCDropout
 from keras_dbal import training
 
 # The entry points' wiring, files and tables; what they measure is tested
@@ -313,3 +316,59 @@ def test_benchmarks_use_the_public_api():
                 )
         internal = used - public - INTERNALS.get(path.name, set())
         assert not internal, f"{path.name} imports {sorted(internal)}"
+
+
+def test_floor_counts_layer_flops_by_hand():
+    model = keras.Sequential([
+        keras.Input((5, 5, 1)), keras.layers.Conv2D(2, 3), MCDropout(0.5),
+        keras.layers.Flatten(), keras.layers.Dense(4),
+    ])
+    flops, cut = floor.layer_flops(model)
+    # 3 x 3 outputs of 2 channels, each 3 x 3 x 1 multiply-adds; 18 -> 4.
+    assert flops == [2 * 3 * 3 * 3 * 3 * 1 * 2, 0, 0, 2 * 18 * 4]
+    assert cut == 1
+
+
+@pytest.mark.slow
+def test_floor_benchmark_runs(tmp_path, capsys):
+    floor.main(["--preset", "smoke", "--rounds", "1", "--json",
+                str(tmp_path / "f.json")])
+    record = json.loads((tmp_path / "f.json").read_text())
+    assert [row["part"] for row in record["rows"]] == [
+        "fit", "query", "evaluate", "total"
+    ]
+    total = record["rows"][-1]
+    assert total["gflop"] == pytest.approx(
+        sum(row["gflop"] for row in record["rows"][:-1])
+    )
+    assert "| total |" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_gal2017_resume_continues_in_the_same_folder(tmp_path):
+    out = gal2017.run("smoke", out_root=str(tmp_path), progress=False,
+                      rounds=1)
+    with open(f"{out}/results.json") as file:
+        first = json.load(file)["runs"]
+    assert gal2017.run("smoke", progress=False, rounds=2, resume=out) == out
+    with open(f"{out}/results.json") as file:
+        record = json.load(file)
+    assert record["rounds_done"] == 2
+    for before, after in zip(first, record["runs"], strict=True):
+        assert after["labelled"][:15] == before["labelled"]
+        assert len(after["labelled"]) == 20
+
+
+def test_gal2017_stops_once_every_curve_is_below():
+    def run(acquisition, errors, without):
+        return {"acquisition": acquisition, "model": "bayesian",
+                "bayesian": True, "seed": 0, "num_labelled": [20, 30],
+                "error": errors, "error_without_dropout": without,
+                "accuracy": [1 - e for e in errors]}
+
+    below = [run("bald", [0.3, 0.09], [0.3, 0.1]),
+             run("random", [0.3, 0.08], [0.3, 0.05])]
+    assert gal2017._all_below(below, 0.10)
+    assert not gal2017._all_below(below, None)
+    above = below[:1] + [run("random", [0.3, 0.08], [0.3, 0.11])]
+    assert not gal2017._all_below(above, 0.10)
