@@ -259,7 +259,17 @@ def main(argv=None):
                         help="run N rounds, not the preset's")
     parser.add_argument("--json", metavar="FILE",
                         help="also write the record as JSON")
+    parser.add_argument("--rates-only", action="store_true",
+                        help="measure only the GEMM and Keras rates (to "
+                        "compare backends and settings, one process each)")
     args = parser.parse_args(argv)
+    if args.rates_only:
+        gemm = gemm_rate()
+        train, predict = keras_rates((28, 28, 1), 10)
+        print(f"{keras.backend.backend()}: GEMM {gemm / 1e9:.0f} GFLOP/s, "
+              f"Keras large-batch training {train / 1e9:.0f} GFLOP/s, "
+              f"prediction {predict / 1e9:.0f} GFLOP/s")
+        return
     if gal2017.PRESETS[args.preset]["dataset"] is None and not args.data:
         parser.error(f"--preset {args.preset} needs --data")
     record = run(args.preset, args.data, args.rounds)
