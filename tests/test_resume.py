@@ -186,7 +186,7 @@ def test_continuing_needs_the_same_settings_and_data(tmp_path):
     saved = {"config": state.describe(config), "data": "abc",
              "rounds_done": 2}
     state.check_matches(saved, _config(5), "abc", tmp_path)  # more rounds
-    with pytest.raises(ValueError, match="epochs: 3 there, 4 now"):
+    with pytest.raises(ValueError, match="epochs=3 there, epochs=4 now"):
         state.check_matches(
             saved, experiments.ExperimentConfig(
                 **{**vars(config), "epochs": 4}

@@ -143,7 +143,8 @@ def check_matches(state, config, digest, directory):
     )
     if differing:
         shown = "; ".join(
-            f"{name}: {saved.get(name)!r} there, {given.get(name)!r} now"
+            f"{name}={saved.get(name)!r} there, {name}={given.get(name)!r} "
+            "now"
             for name in differing
         )
         raise ValueError(
