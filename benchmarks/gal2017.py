@@ -57,7 +57,6 @@ from benchmarks.rounds import write_files
 from keras_dbal import experiments as experiment
 from keras_dbal import training
 from keras_dbal.datasets import load_dataset
-from keras_dbal.experiments import state as experiment_state
 
 # Table 1 of Gal et al. (2017): acquired images needed to reach 10% / 5%
 # test error on MNIST (full training set as pool, 10,000 test images).
@@ -357,8 +356,6 @@ def run(preset_name, data_path=None, out_root=None, progress=True,
     out_root = out_root or os.path.join(os.path.dirname(__file__), "results")
     out = resume or os.path.join(out_root, f"{name}-{device}-{backend_name}")
     os.makedirs(out, exist_ok=True)
-    if resume is None:
-        experiment_state.start_afresh(out, f"--resume {out}")
     source = os.path.basename(data_path) if data_path else preset["dataset"]
     print(
         f"gal2017 {preset_name}: {source}, {len(data[0][0])} pool / "
@@ -378,10 +375,17 @@ def run(preset_name, data_path=None, out_root=None, progress=True,
 
     # Stopped (Ctrl-C, or device_run.sh's time limit), it keeps the rounds
     # that finished.
-    results = run_keeping_rounds(
-        data, config, write, progress=progress, strategy=strategy,
-        state_dir=out,
-    )
+    try:
+        results = run_keeping_rounds(
+            data, config, write, progress=progress, strategy=strategy,
+            state_dir=out, afresh=resume is None,
+        )
+    except experiment.UnfinishedExperimentError as error:
+        raise ValueError(
+            f"{out} holds an unfinished experiment ({error.rounds_done} of "
+            f"{error.rounds} rounds done). Continue it with --resume {out}, "
+            "or remove it."
+        ) from None
     plot(experiment.summarize(results), os.path.join(out, "curves.png"),
          preset_name)
     with open(os.path.join(out, "table.md")) as file:

@@ -179,6 +179,12 @@ def test_run_killed_between_rounds_resumes_to_the_same_results(tmp_path):
     _same_runs(_results(whole), _results(killed))
     assert state.read(killed)["rounds_done"] == 4
 
+    # A fresh start that fails (no such data file) drops nothing.
+    failed = subprocess.run(_cli(killed) + ["--data", "/no/such.npz"],
+                            env=env, capture_output=True, text=True)
+    assert failed.returncode == 2
+    assert state.read(killed)["rounds_done"] == 4
+
 
 @pytest.mark.backend_independent
 def test_continuing_needs_the_same_settings_and_data(tmp_path):
@@ -198,23 +204,68 @@ def test_continuing_needs_the_same_settings_and_data(tmp_path):
         state.check_matches(saved, _config(1), "abc", tmp_path)
 
 
+def _state(rounds_done, rounds, **changes):
+    run = {"acquisition": "bald", "model": "bayesian", "seed": 0,
+           "labelled": list(range(10 + 5 * rounds_done)),
+           "num_fits": rounds_done + 1, "history": [{}] * rounds_done,
+           "curve": [{}] * (rounds_done + 1)}
+    return {"format": state.FORMAT, "config": {"rounds": rounds},
+            "data": "abc", "backend": "tensorflow", "seconds": 1.0,
+            "rounds_done": rounds_done, "runs": [{**run, **changes}]}
+
+
 @pytest.mark.backend_independent
 def test_start_afresh_keeps_an_unfinished_experiment(tmp_path):
     path = tmp_path / state.FILE
-    path.write_text(json.dumps({
-        "format": state.FORMAT, "rounds_done": 2, "config": {"rounds": 3},
-    }))
-    with pytest.raises(ValueError, match="2 of 3 rounds done.*--go-on"):
-        state.start_afresh(tmp_path, "--go-on")
+    path.write_text(json.dumps(_state(2, 3)))
+    with pytest.raises(experiments.UnfinishedExperimentError,
+                       match="2 of 3 rounds done"):
+        state.start_afresh(tmp_path)
     assert path.exists()
-    path.write_text(json.dumps({
-        "format": state.FORMAT, "rounds_done": 3, "config": {"rounds": 3},
-    }))
-    state.start_afresh(tmp_path, "--go-on")
+    path.write_text(json.dumps(_state(3, 3)))
+    state.start_afresh(tmp_path)
     assert not path.exists()
     path.write_text("{half")
     with pytest.raises(ValueError, match="could not be read"):
         state.read(tmp_path)
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("changes, match", [
+    ({"labelled": [0, 1, 1]}, "labels a position twice"),
+    ({"labelled": [0, -4]}, "has no list of labelled positions"),
+    ({"labelled": None}, "has no list of labelled positions"),
+    ({"num_fits": 7}, "does not count 3 fits"),
+    ({"history": []}, "does not hold 2 queries"),
+    ({"curve": [{}]}, "does not hold 3 curve points"),
+])
+def test_a_damaged_state_is_named_not_trusted(tmp_path, changes, match):
+    (tmp_path / state.FILE).write_text(json.dumps(_state(2, 4, **changes)))
+    with pytest.raises(ValueError,
+                       match=f"{state.FILE} is damaged: run 0 {match}"):
+        state.read(tmp_path)
+    broken = _state(2, 4)
+    del broken["config"]
+    (tmp_path / state.FILE).write_text(json.dumps(broken))
+    with pytest.raises(ValueError, match="damaged: no settings"):
+        state.read(tmp_path)
+
+
+@pytest.mark.slow
+def test_results_are_written_before_the_state(digits, tmp_path):
+    """A stop between the two writes leaves the state behind the results,
+    never ahead: the continued run redoes that round and rewrites both."""
+    seen = []
+
+    def stop_in_round_two(results):
+        seen.append(len(results[0]["num_labelled"]))
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _run(digits, 3, tmp_path, on_result=stop_in_round_two)
+    assert seen == [1, 2, 3]
+    assert state.read(tmp_path)["rounds_done"] == 1
 
 
 @pytest.mark.backend_independent

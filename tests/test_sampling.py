@@ -78,6 +78,29 @@ def test_both_ways_equals_samples_and_the_pass_without_dropout(
     )
 
 
+def test_masks_follow_the_position_not_the_chunking(cnn, images):
+    """One seed gives the same samples and scores whatever the chunk size,
+    and an image scored alone or among others gets its own masks."""
+    reference = MCSampler(cnn, T, chunk_size=len(images), seed=3)
+    probs = reference.sample(images)
+    for chunk_size in (1, 5, 8):
+        sampler = MCSampler(cnn, T, chunk_size=chunk_size, seed=3)
+        np.testing.assert_allclose(sampler.sample(images), probs,
+                                   rtol=1e-5, atol=1e-6)
+        positions, scores = sampler.score(images, acquisition.bald)
+        np.testing.assert_allclose(
+            scores, keras.ops.convert_to_numpy(acquisition.bald(probs)),
+            rtol=1e-4, atol=1e-6,
+        )
+    picked = [17, 2, 9]
+    np.testing.assert_allclose(
+        reference.sample(images, indices=picked), probs[:, picked],
+        rtol=1e-5, atol=1e-6,
+    )
+    # Not one mask for all: the images' samples differ as their masks do.
+    assert not np.allclose(probs[:, 0], probs[:, 0].mean(axis=0))
+
+
 def test_subclassed_model_gives_the_same_result(cnn, images):
     class Wrapper(keras.Model):
         def __init__(self, inner):
@@ -289,9 +312,9 @@ def test_traced_once_per_chunk_shape(cnn, rng, monkeypatch):
     traces = []
     forward = sampler._passes.samples
 
-    def counting_forward(images, seed):
+    def counting_forward(images, seed, positions):
         traces.append(1)
-        return forward(images, seed)
+        return forward(images, seed, positions)
 
     monkeypatch.setattr(sampler._passes, "samples", counting_forward)
     sampler.score(rng.random((29, 8, 8, 1)), acquisition.bald)
@@ -304,9 +327,9 @@ def test_small_pools_pad_to_a_power_of_two(cnn, rng, monkeypatch):
     shapes = []
     forward = sampler._passes.samples
 
-    def recording_forward(images, seed):
+    def recording_forward(images, seed, positions):
         shapes.append(images.shape[0])
-        return forward(images, seed)
+        return forward(images, seed, positions)
 
     monkeypatch.setattr(sampler._passes, "samples", recording_forward)
     for size in (13, 15, 29, 100):

@@ -303,6 +303,11 @@ class ActiveLearner(Fitting, Checkpointed):
         `MCDropout`) run once for both: what a simulated experiment
         measures on its test set every round.
 
+        Args:
+            x: Images (array, tensor or `tf.data.Dataset`).
+            mc_samples: T for this call; defaults to the learner's.
+            seed: Integer seed; defaults to one derived from the learner's.
+
         Returns:
             `(with_dropout, without_dropout)`: float32 `(N, C)` arrays,
             the same as the two calls give.

@@ -83,8 +83,8 @@ def choose(
         # A frozen backbone's features, computed once per pool image.
         cache = feature_cache.for_sampler(sampler, pool)
     if cache is not None:
-        images, sampler = cache.features(pool, positions), cache.head
-        pool_positions, positions = positions, np.arange(len(positions))
+        # Pool-sized, scored at the pool positions: the same masks.
+        images, sampler = cache.pool_features(pool, positions), cache.head
     if model_free:
         chosen, scores = model_free_query(acquisition, positions, n, seed)
     elif acquisitions.is_batch(acquisition):
@@ -102,8 +102,6 @@ def choose(
             seed=seed,
             verbose=verbose,
         )
-    if cache is not None:
-        chosen = pool_positions[chosen]
     if len(chosen) < n:
         raise ValueError(
             f"Invalid value received for argument `n`: asked for {n} "

@@ -14,6 +14,7 @@ from keras_dbal.utils import lazy
 _HOMES = {
     "POINT_MASS_FORMS": "config",
     "ExperimentConfig": "config",
+    "UnfinishedExperimentError": "state",
     "curve_name": "curves",
     "labels_to_reach": "curves",
     "run_experiment": "runner",

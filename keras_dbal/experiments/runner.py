@@ -28,7 +28,8 @@ __all__ = ["run_experiment"]
 
 
 def run_experiment(data, config, *, progress=True, log=print,
-                   on_result=None, strategy="auto", state_dir=None):
+                   on_result=None, strategy="auto", state_dir=None,
+                   afresh=False):
     """Run every acquisition function (and seed) of `config` on `data`.
 
     The runs advance in lockstep (`simulate_together`): each round every
@@ -55,6 +56,9 @@ def run_experiment(data, config, *, progress=True, log=print,
             and data; `rounds` may be more), the experiment continues from
             its last finished round, to the same curves as a run never
             stopped. It is locked while the experiment runs.
+        afresh: Start a new experiment in `state_dir` instead, replacing
+            the state of a finished one; one with rounds to go is refused
+            (`experiments.UnfinishedExperimentError`), never dropped.
 
     Returns:
         A list of dicts, one per (acquisition, model, seed), with
@@ -85,6 +89,8 @@ def run_experiment(data, config, *, progress=True, log=print,
     try:
         if state_dir is not None:
             digest = state.data_digest(data)
+            if afresh:
+                state.start_afresh(state_dir)
             saved = state.read(state_dir)
             if saved is not None:
                 state.check_matches(saved, config, digest, state_dir)
@@ -97,7 +103,8 @@ def run_experiment(data, config, *, progress=True, log=print,
             pools.append(pool)
         finished = None
         if saved is not None:
-            finished = state.restore(saved, learners, pools)
+            finished = state.restore(saved, learners, pools,
+                                     config.query_size, state_dir)
         start = time.perf_counter() - (saved or {}).get("seconds", 0.0)
 
         def results_of(curves):
@@ -110,6 +117,10 @@ def run_experiment(data, config, *, progress=True, log=print,
             ]
 
         def on_round(curves):
+            # The results first: a state on disk never runs ahead of them,
+            # so a continued run that finds every round done has nothing
+            # left to write.
+            stop = on_result is not None and on_result(results_of(curves))
             if lock is not None:
                 lock.check()
                 state.write(
@@ -117,7 +128,7 @@ def run_experiment(data, config, *, progress=True, log=print,
                     learners=learners, curves=curves,
                     seconds=time.perf_counter() - start,
                 )
-            return on_result is not None and on_result(results_of(curves))
+            return stop
 
         if progress:
             print(f"{len(runs)} runs in lockstep ({training.choose(strategy)}"

@@ -33,6 +33,7 @@ __all__ = [
     "data_digest",
     "describe",
     "read",
+    "UnfinishedExperimentError",
     "restore",
     "start_afresh",
     "write",
@@ -40,6 +41,32 @@ __all__ = [
 
 FILE = "experiment_state.json"
 FORMAT = 1
+
+
+class UnfinishedExperimentError(ValueError):
+    """A fresh start was asked for where an unfinished experiment is.
+
+    Args:
+        directory: Its directory.
+        rounds_done: The rounds it finished.
+        rounds: The rounds it was asked for.
+
+    Attributes:
+        directory: Its directory.
+        rounds_done: The rounds it finished.
+        rounds: The rounds it was asked for.
+    """
+
+    def __init__(self, directory, rounds_done, rounds):
+        super().__init__(
+            f"{directory} holds an unfinished experiment ({rounds_done} of "
+            f"{rounds} rounds done). Continue it (run_experiment continues "
+            "the state it finds unless afresh=True), or choose another "
+            "directory."
+        )
+        self.directory = directory
+        self.rounds_done = rounds_done
+        self.rounds = rounds
 
 # Settings a continued experiment may change: more rounds extend it.
 _MAY_CHANGE = frozenset({"rounds"})
@@ -105,30 +132,72 @@ def read(directory):
             f"{path} is not an experiment state this version of keras_dbal "
             f"reads (format {FORMAT})."
         )
+    problem = _structure_problem(state)
+    if problem:
+        raise ValueError(
+            f"{path} is damaged: {problem}. Move it away to start the "
+            "experiment afresh."
+        )
     return state
 
 
-def start_afresh(directory, how_to_continue):
-    """Remove the state of a finished experiment from `directory`, so that
-    a new one starts there; refuse to drop an unfinished one.
+def _structure_problem(state):
+    """What is wrong with a state's fields and their counts, or None."""
+    def is_int(value):
+        return isinstance(value, int) and not isinstance(value, bool)
 
-    Args:
-        directory: The experiment's directory.
-        how_to_continue: What the error tells the user to do to continue
-            it instead (a command's option, say).
+    if not isinstance(state.get("config"), dict) or not is_int(
+        state["config"].get("rounds")
+    ):
+        return "no settings"
+    done = state.get("rounds_done")
+    if not is_int(done) or done < 0:
+        return "no count of finished rounds"
+    if not isinstance(state.get("data"), str):
+        return "no digest of the data"
+    if not isinstance(state.get("seconds"), (int, float)):
+        return "no wall time"
+    runs = state.get("runs")
+    if not isinstance(runs, list) or not runs:
+        return "no runs"
+    for index, run in enumerate(runs):
+        if not isinstance(run, dict):
+            return f"run {index} is not a record"
+        labelled = run.get("labelled")
+        if not isinstance(labelled, list) or not all(
+            is_int(position) and position >= 0 for position in labelled
+        ):
+            return f"run {index} has no list of labelled positions"
+        if len(set(labelled)) != len(labelled):
+            return f"run {index} labels a position twice"
+        if not isinstance(run.get("history"), list) or len(
+            run["history"]
+        ) != done:
+            return f"run {index} does not hold {done} queries"
+        if not isinstance(run.get("curve"), list) or len(
+            run["curve"]
+        ) != done + 1 or not all(isinstance(p, dict) for p in run["curve"]):
+            return f"run {index} does not hold {done + 1} curve points"
+        if run.get("num_fits") != done + 1:
+            return f"run {index} does not count {done + 1} fits"
+    return None
+
+
+def start_afresh(directory):
+    """Remove the state of a finished experiment from `directory`, so that
+    a new one starts there; refuse to drop an unfinished one. Call it
+    holding the directory's lock.
 
     Raises:
-        ValueError: `directory` holds an experiment with rounds to go.
+        UnfinishedExperimentError: `directory` holds an experiment with
+            rounds to go.
     """
     saved = read(directory)
     if saved is None:
         return
-    done, asked = saved["rounds_done"], saved["config"].get("rounds")
-    if isinstance(asked, int) and done < asked:
-        raise ValueError(
-            f"{directory} holds an unfinished experiment ({done} of {asked} "
-            f"rounds done). Continue it with {how_to_continue}, or choose "
-            "another directory."
+    if saved["rounds_done"] < saved["config"]["rounds"]:
+        raise UnfinishedExperimentError(
+            directory, saved["rounds_done"], saved["config"]["rounds"]
         )
     os.remove(os.path.join(directory, FILE))
 
@@ -197,7 +266,7 @@ def write(directory, *, config, digest, runs, learners, curves, seconds):
     )
 
 
-def restore(state, learners, pools):
+def restore(state, learners, pools, query_size, directory):
     """Bring freshly built learners (taught their initial labels, not
     fitted) to the saved state: taught every saved label in order, their
     queries and fit counts restored, ready to repeat their last fit.
@@ -206,17 +275,27 @@ def restore(state, learners, pools):
         The saved curves, one per learner.
     """
     runs = state["runs"]
+    path = os.path.join(directory, FILE)
     if len(runs) != len(learners):
         raise ValueError(
-            f"The saved state has {len(runs)} runs; this experiment has "
-            f"{len(learners)}."
+            f"{path} has {len(runs)} runs; this experiment has "
+            f"{len(learners)}. Move it away to start afresh."
         )
     for run, learner, pool in zip(runs, learners, pools, strict=True):
         labelled = np.asarray(run["labelled"], dtype="int64")
         initial = learner.pool_indices_
+        expected = len(initial) + state["rounds_done"] * query_size
+        if len(labelled) != expected or (
+            len(labelled) and labelled.max() >= len(pool)
+        ):
+            raise ValueError(
+                f"{path} is damaged: a run's labelled positions are not "
+                f"{expected} positions of the {len(pool)}-image pool. Move "
+                "it away to start afresh."
+            )
         if not np.array_equal(labelled[:len(initial)], initial):
             raise ValueError(
-                "The saved state's initial labels differ from this "
+                f"{path}: the initial labels differ from this "
                 "experiment's (another seed or data)."
             )
         rest = labelled[len(initial):]

@@ -107,6 +107,14 @@ class FeatureCache:
             self.images_computed_ += len(missing)
         return self._features[positions]
 
+    def pool_features(self, pool, positions):
+        """The prefix's outputs for the whole pool, `(len(pool), ...)`,
+        with at least `positions` computed (others may be zeros): scored
+        at their pool positions, the head's masks are keyed as the whole
+        model's would be."""
+        self.features(pool, positions)
+        return self._features
+
     def _weights_digest(self):
         digest = hashlib.sha256()
         for weight in self.prefix.weights:

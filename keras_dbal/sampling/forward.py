@@ -129,8 +129,9 @@ class FoldedForward:
         return 2 * largest if largest else None
 
     def function_for(self, output):
-        """The function of `(images, seed)` that computes `output` (an
-        `Output`) for one chunk."""
+        """The function of `(images, seed, positions)` that computes
+        `output` (an `Output`) for one chunk: B images, the int32 seed pair
+        and the images' int32 pool positions, which key their masks."""
         if output.kind == "samples":
             return self.samples
         if output.kind == "without_dropout":
@@ -139,20 +140,21 @@ class FoldedForward:
             return self.both_ways
         return self.scores(output.acquisition)
 
-    def samples(self, images, seed):
+    def samples(self, images, seed, positions):
         """`(B, ...)` images -> `(T, B, C)` probabilities."""
         if self.ensemble:
-            return self._ensemble_samples(images, seed)
-        return self._samples_of(self._features(images), seed)
+            return self._ensemble_samples(images, seed, positions)
+        return self._samples_of(self._features(images), seed, positions)
 
-    def both_ways(self, images, seed):
+    def both_ways(self, images, seed, positions):
         """`(B, ...)` images -> `(T + 1, B, C)`: the T samples, then the
         pass with dropout off, the deterministic prefix run once for
         both."""
         if self.ensemble or self.prefix is None or self.suffix is None:
-            without = self.without_dropout(images, seed)
+            without = self.without_dropout(images, seed, positions)
             return ops.concatenate(
-                [self.samples(images, seed), without[None]], axis=0
+                [self.samples(images, seed, positions), without[None]],
+                axis=0,
             )
         features = self._features(images)
         with MaskScope(_identity):
@@ -160,7 +162,8 @@ class FoldedForward:
                 self.suffix(features, training=False)
             )
         return ops.concatenate(
-            [self._samples_of(features, seed), without[None]], axis=0
+            [self._samples_of(features, seed, positions), without[None]],
+            axis=0,
         )
 
     def _features(self, images):
@@ -168,7 +171,7 @@ class FoldedForward:
             return images
         return self.prefix(images, training=False)
 
-    def _samples_of(self, features, seed):
+    def _samples_of(self, features, seed, positions):
         """The prefix's outputs -> `(T, B, C)` probabilities."""
         num_samples = self.mc_samples
         batch = features.shape[0]
@@ -177,7 +180,8 @@ class FoldedForward:
             return ops.broadcast_to(
                 outputs[None], (num_samples,) + tuple(outputs.shape)
             )
-        masks = masker(seed, num_samples, batch, self.consistent_masks)
+        masks = masker(seed, num_samples, batch, self.consistent_masks,
+                       positions)
         if self.fused is not None:
             # The first dropout folds: its masks broadcast the features to
             # the T samples, so the (T * B, ...) copy is written only once.
@@ -197,7 +201,7 @@ class FoldedForward:
         outputs = self._probabilities(outputs)
         return ops.reshape(outputs, (num_samples, batch, outputs.shape[-1]))
 
-    def _ensemble_samples(self, images, seed):
+    def _ensemble_samples(self, images, seed, positions):
         """`(B, ...)` images -> `(K * T, B, C)`, member by member."""
         passes, batch = self.member_passes, images.shape[0]
         item_shape = tuple(images.shape[1:])
@@ -205,7 +209,8 @@ class FoldedForward:
             ops.broadcast_to(images[None], (passes, batch) + item_shape),
             (passes * batch,) + item_shape,
         )
-        masks = masker(seed, passes, batch, self.consistent_masks)
+        masks = masker(seed, passes, batch, self.consistent_masks,
+                       positions)
         with MaskScope(masks):
             outputs = self.model.call_members(folded, training=False)
         outputs = self._probabilities(outputs)
@@ -215,26 +220,31 @@ class FoldedForward:
         return ops.reshape(outputs, (size * passes, batch, classes))
 
     def scores(self, acquisition):
-        """`(images, seed) -> (B,)` scores of `acquisition` on `samples`.
+        """`(images, seed, positions) -> (B,)` scores of `acquisition` on
+        `samples`.
 
         An acquisition function with a `seed` argument (random
-        acquisition) gets a seed folded from the chunk's, so its draws
-        follow the sampler's seed too.
+        acquisition) gets a seed folded from the sampler's and the
+        chunk's first pool position, so its draws follow the sampler's
+        seed too (and, unlike the masks, the chunking).
         """
         try:
             takes_seed = "seed" in inspect.signature(acquisition).parameters
         except (TypeError, ValueError):  # a builtin without a signature
             takes_seed = False
 
-        def function(images, seed):
-            probs = self.samples(images, seed)
+        def function(images, seed, positions):
+            probs = self.samples(images, seed, positions)
             if takes_seed:
-                return acquisition(probs, seed=fold_in(seed, _SCORE_STREAM))
+                # A stream of its own per chunk, keyed by the chunk's
+                # first position (its masks need no such key).
+                stream = fold_in(fold_in(seed, _SCORE_STREAM), positions[0])
+                return acquisition(probs, seed=stream)
             return acquisition(probs)
 
         return function
 
-    def without_dropout(self, images, seed):
+    def without_dropout(self, images, seed, positions):
         """`(B, ...)` images -> `(B, C)` probabilities, dropout off."""
         with MaskScope(_identity):
             outputs = self.model(images, training=False)

@@ -6,6 +6,12 @@ are drawn from a seed tensor, so a compiled function takes a new seed per
 call without tracing again, and are cut from random 32-bit words with as
 few bits per unit as the rate needs (`keep_mask`): drawing noise was the
 largest cost of sampling when every unit took a uniform float.
+
+Each image's words are a hash of the seed, the layer, the image's position
+in the pool and the word's place (`keyed_words`): an image's masks depend
+on `(seed, position)` alone, never on the chunk it falls in, the chunk
+size or which images share its batch, so the same seed gives the same
+scores however the pool is split.
 """
 
 import itertools
@@ -15,19 +21,37 @@ from keras import ops
 
 from keras_dbal import backend
 
-__all__ = ["concrete_noise_shape", "field_bits", "keep_mask", "masker"]
+__all__ = [
+    "concrete_noise_shape", "field_bits", "keep_mask", "keyed_words",
+    "masker",
+]
+
+# The 32-bit odd constants of the mixing function (Wellons's lowbias32)
+# and a golden-ratio increment that spreads consecutive counters.
+_MIX_1, _MIX_2, _GOLDEN = 0x7FEB352D, 0x846CA68B, 0x9E3779B9
 
 
-def masker(seed, num_samples, batch, consistent=False):
+def masker(seed, num_samples, batch, consistent=False, positions=None):
     """The function `MCDropout` calls inside a folded forward pass.
 
     The i-th MCDropout call of a pass draws its masks from
     `fold_in(seed, i)` with `keep_mask`, shaped (T, B, ...) for
-    independent masks and (T, 1, ...) for consistent ones, which
-    broadcast over the B items of each sample. Inputs come folded,
-    (T * B, ...), or, with `folded=False`, as (B, ...) features that
-    the masks broadcast to the T samples.
+    independent masks, keyed by each item's `positions` entry, and
+    (T, 1, ...) for consistent ones, which broadcast over the B items of
+    each sample. Inputs come folded, (T * B, ...), or, with
+    `folded=False`, as (B, ...) features that the masks broadcast to the
+    T samples.
+
+    Args:
+        seed: int32 seed pair `(2,)`.
+        num_samples: T.
+        batch: B.
+        consistent: One mask per sample for all items.
+        positions: int32 `(B,)` pool positions of the items, the keys of
+            their masks; None for `0, ..., B - 1`.
     """
+    if positions is None:
+        positions = ops.arange(batch, dtype="int32")
     counter = itertools.count()
 
     def apply(layer, inputs, folded=True):
@@ -44,7 +68,15 @@ def masker(seed, num_samples, batch, consistent=False):
             )
             if consistent:
                 noise_shape = (1,) + noise_shape[1:]
-            keep = keep_mask(layer.rate, num_samples, noise_shape, layer_seed)
+            # Masks shared by the batch (consistent, or a noise_shape that
+            # fixes the batch axis) take key 0.
+            declared = layer.noise_shape is not None and (
+                layer.noise_shape[0] is not None
+            )
+            keys = None if consistent or declared else positions
+            keep = keep_mask(
+                layer.rate, num_samples, noise_shape, layer_seed, keys
+            )
             scaled = inputs * ops.cast(1.0 / (1.0 - layer.rate), inputs.dtype)
             inputs = ops.where(keep, scaled, ops.zeros((), scaled.dtype))
         else:
@@ -67,7 +99,56 @@ def field_bits(rate):
     return 32
 
 
-def keep_mask(rate, num_samples, shape, seed):
+def keyed_words(shape, seed, positions=None):
+    """Random uint32 words, each a hash of `seed`, a position and its
+    place: `(W, 1, B, ...)` words for the B items at `positions`.
+
+    Word `[w, 0, b, u...]` is `mix(mix(mix(p + s0) ^ s1) ^ mix(c * G +
+    s0))`, where `p = positions[b]`, `(s0, s1)` is the seed pair as uint32,
+    `c` the word's flat index within one item's words (`w` major), `G` the
+    golden-ratio constant and `mix` Wellons's lowbias32 (`x ^= x >> 16;
+    x *= 0x7feb352d; x ^= x >> 15; x *= 0x846ca68b; x ^= x >> 16`), all
+    modulo 2**32. An item's words depend on its position, never on the
+    other items of its batch.
+
+    Args:
+        shape: `(W, 1, B) + item_shape`; B is 1 for masks shared by every
+            item (then `positions` is unused).
+        seed: int32 seed pair `(2,)`.
+        positions: int32 `(B,)` keys, or None for `0, ..., B - 1`.
+    """
+    shape = tuple(shape)
+    seed = ops.cast(seed, "uint32")
+    counters = np.arange(
+        np.prod((shape[0],) + shape[3:], dtype="int64"), dtype="uint64"
+    )
+    counters = (counters * _GOLDEN % 2**32).astype("uint32")
+    counters = ops.convert_to_tensor(
+        counters.reshape((shape[0], 1, 1) + shape[3:])
+    )
+    place = _mix(counters + seed[0])
+    if positions is None:
+        positions = ops.arange(shape[2], dtype="int32")
+    keys = ops.cast(positions, "uint32")
+    item = _mix(_mix(keys + seed[0]) ^ seed[1])
+    item = ops.reshape(item, (1, 1, shape[2]) + (1,) * len(shape[3:]))
+    return _mix(ops.bitwise_xor(item, place))
+
+
+def _mix(x):
+    """Wellons's lowbias32 on uint32 tensors."""
+    x = ops.bitwise_xor(x, ops.right_shift(x, _u32(16)))
+    x = x * _u32(_MIX_1)
+    x = ops.bitwise_xor(x, ops.right_shift(x, _u32(15)))
+    x = x * _u32(_MIX_2)
+    return ops.bitwise_xor(x, ops.right_shift(x, _u32(16)))
+
+
+def _u32(value):
+    return ops.convert_to_tensor(np.uint32(value))
+
+
+def keep_mask(rate, num_samples, shape, seed, positions=None):
     """Dropout keep masks for T samples, cut from random 32-bit words.
 
     With k = `field_bits(rate)`, each word holds `32 // k` fields of k
@@ -82,8 +163,10 @@ def keep_mask(rate, num_samples, shape, seed):
     Args:
         rate: Dropout rate in (0, 1).
         num_samples: T.
-        shape: Shape of the mask of one sample.
+        shape: Shape of the mask of one sample, `(B,) + item_shape`.
         seed: int32 seed pair `(2,)` of the words.
+        positions: int32 `(B,)` keys of the items' words (`keyed_words`),
+            or None for `0, ..., B - 1`.
 
     Returns:
         Boolean tensor `(T,) + shape`, True where a unit is kept.
@@ -91,9 +174,7 @@ def keep_mask(rate, num_samples, shape, seed):
     bits = field_bits(rate)
     words_per_unit = -(-num_samples // (32 // bits))
     fields_per_word = -(-num_samples // words_per_unit)
-    words = backend.stateless_bits(
-        (words_per_unit, 1) + tuple(shape), seed
-    )
+    words = keyed_words((words_per_unit, 1) + tuple(shape), seed, positions)
     shifts = np.arange(fields_per_word, dtype="uint32") * bits
     shifts = shifts.reshape((1, fields_per_word) + (1,) * len(shape))
     fields = ops.left_shift(words, ops.convert_to_tensor(shifts))

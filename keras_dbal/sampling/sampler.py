@@ -19,11 +19,12 @@ Scoring the pool is the hot path of active learning, so the sampler
 - keeps memory bounded by the chunk size: scores and a running top-n come
   back per chunk, and the `(T, N, C)` tensor of the pool is never built
   unless `sample` is asked for it;
-- draws every dropout mask from the seed it is given, so the same seed,
-  chunk size and pool give the same probabilities and the same queries.
-  Masks are cut from random 32-bit words, as few bits per unit as the rate
-  needs (see `keras_dbal.sampling.masks`): one word serves 32 samples at
-  rate 0.5.
+- draws every dropout mask from the seed it is given and the image's
+  position in the pool, so the same seed and pool give the same
+  probabilities and the same queries, whatever the chunk size and however
+  the pool is split. Masks are cut from random 32-bit words, as few bits
+  per unit as the rate needs (see `keras_dbal.sampling.masks`): one word
+  serves 32 samples at rate 0.5.
 
 Only `MCDropout` is stochastic while sampling: every other layer, batch
 normalization included, runs in inference mode.
@@ -35,17 +36,10 @@ pool item, whatever the chunking, as BatchBALD needs.
 
 import keras
 import numpy as np
-from keras import ops
 
 from keras_dbal import backend
-from keras_dbal.sampling.chunks import array_positions
 from keras_dbal.sampling.chunks import automatic_chunk_size
 from keras_dbal.sampling.chunks import check_pool
-from keras_dbal.sampling.chunks import chunk_size_for
-from keras_dbal.sampling.chunks import iter_chunks
-from keras_dbal.sampling.chunks import padded_chunk
-from keras_dbal.sampling.chunks import pool_length
-from keras_dbal.sampling.chunks import unpadded
 from keras_dbal.sampling.forward import FoldedForward
 from keras_dbal.sampling.forward import Output
 from keras_dbal.sampling.model_io import check_one_input_one_output
@@ -53,7 +47,7 @@ from keras_dbal.sampling.model_io import input_dtype
 from keras_dbal.sampling.model_io import input_item_shape
 from keras_dbal.sampling.model_split import stochastic_layers
 from keras_dbal.sampling.ranking import RunningTopN
-from keras_dbal.utils import interrupts
+from keras_dbal.sampling.scan import scan
 from keras_dbal.utils import validation
 
 __all__ = ["MCSampler"]
@@ -79,7 +73,8 @@ class MCSampler:
             ensemble) would pass 1 GiB.
         consistent_masks: If True, sample t uses the same dropout masks for
             every pool item (BatchBALD); if False, every item and sample
-            gets its own masks (Gal et al., 2017).
+            gets its own masks (Gal et al., 2017), keyed by the seed and
+            the item's pool position.
         split: Whether to run the deterministic prefix once per chunk
             (see `split_model`). False always runs the whole model on the
             folded batch; the result is the same.
@@ -241,6 +236,12 @@ class MCSampler:
         MC prediction and its dropout-off one at little more than the
         cost of the first.
 
+        Args:
+            pool: Images (see `keras_dbal.sampling.chunks.iter_chunks`).
+            indices: Optional positions in the pool to sample.
+            seed: Integer seed; defaults to the sampler's.
+            verbose: 1 shows a progress bar.
+
         Returns:
             `(samples, without_dropout)`: float32 `(T, N, C)` and `(N, C)`.
         """
@@ -341,55 +342,15 @@ class MCSampler:
         return int(seed) % (2**31 - 1)
 
     def _scan(self, pool, output, indices, seed, verbose, exclude=None):
-        """Yield `(positions, result)` per chunk, `result` trimmed."""
-        seed = self._resolve_seed(seed)
+        """`(positions, result)` per chunk, `result` trimmed (`scan`)."""
         check_pool(pool, self.item_shape)
-        length = pool_length(pool)
-        if length is not None:
-            # An array's length is known: resolve `exclude` once, up front,
-            # so the progress bar knows its total.
-            indices = array_positions(length, indices, exclude)
-            exclude = None
-        function = self._compiled_for(output)
-        total = len(indices) if indices is not None else length
-        chunk_size = chunk_size_for(total, self.chunk_size)
-        progress = (
-            keras.utils.Progbar(total, unit_name="image") if verbose else None
+        return scan(
+            self._compiled_for(output), pool, seed=self._resolve_seed(seed),
+            chunk_size=self.chunk_size, indices=indices, exclude=exclude,
+            item_shape=self.item_shape, input_range=self.input_range,
+            dtype=input_dtype(self.model), pool_axis=output.pool_axis,
+            verbose=verbose,
         )
-        dtype = input_dtype(self.model)
-        # One chunk in flight: the next chunk is dispatched before the last
-        # result is fetched, so an asynchronous backend (JAX, a GPU) overlaps
-        # the host's slicing and copying with the device's work.
-        pending = None
-        for chunk_index, (positions, images) in enumerate(
-            iter_chunks(
-                pool, chunk_size, indices, self.item_ndim, exclude
-            )
-        ):
-            interrupts.check()  # a long scan stops between chunks
-            images = padded_chunk(
-                images, positions, chunk_size, dtype, self.item_shape,
-                self.input_range,
-            )
-            chunk_seed = np.array(
-                [seed, 0 if self.consistent_masks else chunk_index],
-                dtype="int32",
-            )
-            result = function(images, chunk_seed)
-            if pending is not None:
-                yield self._fetch(pending, output, progress)
-            pending = (positions, result)
-        if pending is not None:
-            yield self._fetch(pending, output, progress)
-
-    @staticmethod
-    def _fetch(pending, output, progress):
-        positions, result = pending
-        result = unpadded(ops.convert_to_numpy(result), len(positions),
-                          output.pool_axis)
-        if progress is not None:
-            progress.add(len(positions))
-        return positions, result
 
     def _compiled_for(self, output):
         if output not in self._compiled:

@@ -136,7 +136,7 @@ def _parser():
                      help="local data file with keys x_train y_train x_test "
                      "y_test, as Keras's mnist.npz (default: none, use "
                      "--dataset)")
-    run.add_argument("--out", default="keras_dbal_results", metavar="DIR",
+    run.add_argument("--out", metavar="DIR",
                      help="output folder (default: keras_dbal_results)")
     run.add_argument("--resume", metavar="DIR",
                      help="continue the experiment in DIR (an earlier "

@@ -141,16 +141,17 @@ def run(args):
         pool_subset=args.pool_subset,
         equal_batches=args.equal_batches,
     )
-    out = args.resume or args.out
-    if args.resume and args.out not in (args.resume, "keras_dbal_results"):
+    if args.resume and args.out not in (None, args.resume):
         raise ValueError(
             f"--resume {args.resume} continues the experiment in that "
             f"folder, where its results go on; received --out {args.out} "
             "too. Give one of the two."
         )
+    out = args.resume or args.out or "keras_dbal_results"
     results_files.check_writable(out)
-    if not args.resume:
-        experiment_state.start_afresh(out, f"--resume {out}")
+    if args.resume and experiment_state.read(out) is None:
+        print(f"Nothing to continue in {out} yet: the experiment starts "
+              "there.")
     data = datasets.load_dataset(args.dataset, path=args.data)
     config.check_data(data[0][1])
     name = os.path.basename(args.data) if args.data else args.dataset
@@ -166,10 +167,17 @@ def run(args):
     def save(results):
         results_files.write(out, name, config, results, args.metric)
 
-    results = experiments.run_experiment(
-        data, config, progress=not args.quiet, on_result=save,
-        state_dir=out,
-    )
+    try:
+        results = experiments.run_experiment(
+            data, config, progress=not args.quiet, on_result=save,
+            state_dir=out, afresh=not args.resume,
+        )
+    except experiments.UnfinishedExperimentError as error:
+        raise ValueError(
+            f"{out} holds an unfinished experiment ({error.rounds_done} of "
+            f"{error.rounds} rounds done). Continue it with --resume {out}, "
+            "or choose another --out."
+        ) from None
     summary = experiments.summarize(results)
     key, axis_label = METRICS[args.metric]
     print(f"\nFinal {axis_label.lower()} (mean over seeds):")
