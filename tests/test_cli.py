@@ -229,7 +229,8 @@ def test_ctrl_c_stops_a_run_and_keeps_the_rounds_it_finished(tmp_path):
         finally:
             process.kill()
     assert process.returncode == 130, err[-2000:]
-    assert "interrupted; what was saved before is intact" in err
+    assert (f"interrupted; the rounds that finished are saved in {out}: "
+            f"continue with the same command and --resume {out}.") in err
     results = json.loads((out / "results.json").read_text())
     assert results["complete"] is False
     runs = results["runs"]

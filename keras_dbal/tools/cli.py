@@ -271,6 +271,13 @@ def main(argv=None):
     except OSError as error:  # a full disk, a read-only one, permissions
         return _fail(_describe_os_error(error))
     except KeyboardInterrupt:
+        if args.command == "run":
+            out = args.resume or args.out or "keras_dbal_results"
+            return _fail(
+                "interrupted; the rounds that finished are saved in "
+                f"{out}: continue with the same command and --resume {out}.",
+                130,
+            )
         return _fail("interrupted; what was saved before is intact.", 130)
 
 
