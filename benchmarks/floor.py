@@ -94,15 +94,14 @@ def experiment_flops(config, item_shape, num_classes, pool_size, test_size,
             tests = mc + sum(flops[cut:])
         else:
             mc = tests = forward
-        for seed in config.seeds:
-            del seed
-            for done in range(rounds + 1):
-                labels = initial + done * config.query_size
-                counts["fit"] += 3 * forward * labels * config.epochs
-                counts["evaluate"] += tests * test_size
-                if done:
-                    scored = min(config.pool_subset, pool_size - labels)
-                    counts["query"] += mc * scored
+        runs = len(config.seeds)
+        for done in range(rounds + 1):
+            labels = initial + done * config.query_size
+            counts["fit"] += runs * 3 * forward * labels * config.epochs
+            counts["evaluate"] += runs * tests * test_size
+            if done:
+                scored = min(config.pool_subset, pool_size - labels)
+                counts["query"] += runs * mc * scored
     return counts
 
 

@@ -25,6 +25,7 @@ from benchmarks import gal2017
 from benchmarks import repeated_mnist
 from benchmarks import sampler
 from keras_dbal import MCDropout
+from keras_dbal import experiments
 from keras_dbal import training
 
 # The entry points' wiring, files and tables; what they measure is tested
@@ -368,7 +369,7 @@ def test_gal2017_stops_once_every_curve_is_below():
 
     below = [run("bald", [0.3, 0.09], [0.3, 0.1]),
              run("random", [0.3, 0.08], [0.3, 0.05])]
-    assert gal2017._all_below(below, 0.10)
-    assert not gal2017._all_below(below, None)
+    assert gal2017._all_below(experiments.summarize(below), 0.10)
+    assert not gal2017._all_below(experiments.summarize(below), None)
     above = below[:1] + [run("random", [0.3, 0.08], [0.3, 0.11])]
-    assert not gal2017._all_below(above, 0.10)
+    assert not gal2017._all_below(experiments.summarize(above), 0.10)

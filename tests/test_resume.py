@@ -207,7 +207,7 @@ def test_continuing_needs_the_same_settings_and_data(tmp_path):
 def _state(rounds_done, rounds, **changes):
     run = {"acquisition": "bald", "model": "bayesian", "seed": 0,
            "labelled": list(range(10 + 5 * rounds_done)),
-           "num_fits": rounds_done + 1, "history": [{}] * rounds_done,
+           "history": [{}] * rounds_done,
            "curve": [{}] * (rounds_done + 1)}
     return {"format": state.FORMAT, "config": {"rounds": rounds},
             "data": "abc", "backend": "tensorflow", "seconds": 1.0,
@@ -235,7 +235,6 @@ def test_start_afresh_keeps_an_unfinished_experiment(tmp_path):
     ({"labelled": [0, 1, 1]}, "labels a position twice"),
     ({"labelled": [0, -4]}, "has no list of labelled positions"),
     ({"labelled": None}, "has no list of labelled positions"),
-    ({"num_fits": 7}, "does not count 3 fits"),
     ({"history": []}, "does not hold 2 queries"),
     ({"curve": [{}]}, "does not hold 3 curve points"),
 ])

@@ -51,7 +51,8 @@ def run_experiment(data, config, *, progress=True, log=print,
             `keras_dbal.training.STRATEGIES`; all give the same
             curves up to float rounding.
         state_dir: A directory to keep the experiment's state in after
-            every round (`keras_dbal.experiments.state`; a few kilobytes).
+            every round (`keras_dbal.experiments.state`; about a kilobyte
+            per run and round).
             If it holds the state of this experiment (the same settings
             and data; `rounds` may be more), the experiment continues from
             its last finished round, to the same curves as a run never
@@ -101,10 +102,10 @@ def run_experiment(data, config, *, progress=True, log=print,
             )
             learners.append(learner)
             pools.append(pool)
-        finished = None
+        saved_curves = None
         if saved is not None:
-            finished = state.restore(saved, learners, pools,
-                                     config.query_size, state_dir)
+            saved_curves = state.restore(saved, learners, pools,
+                                         config.query_size, state_dir)
         start = time.perf_counter() - (saved or {}).get("seconds", 0.0)
 
         def results_of(curves):
@@ -142,7 +143,7 @@ def run_experiment(data, config, *, progress=True, log=print,
         curves = simulate_together(
             learners, pools, config.rounds, config.query_size,
             x_test=x_test, y_test=y_test, strategy=strategy,
-            progress=progress, on_round=on_round, curves=finished,
+            progress=progress, on_round=on_round, curves=saved_curves,
         )
     finally:
         if lock is not None:

@@ -123,7 +123,7 @@ def simulate_together(
     # Python happened to be, the frameworks' own callbacks often swallow it.
     finished = 0 if curves is None else _finished(curves, learners, rounds)
     with deferred_interrupt() as stop:
-        if finished < rounds or curves is None:
+        if finished < rounds:  # a finished run has nothing to refit
             training.fit_together(learners, strategy)
         if curves is None:
             curves = [

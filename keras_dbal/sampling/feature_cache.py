@@ -71,16 +71,20 @@ class FeatureCache:
         self._features = None
         self._known = None
 
-    def features(self, pool, positions):
-        """The prefix's outputs for `pool.x[positions]`, computing only
-        those not cached under the current pool and weights.
+    def pool_features(self, pool, positions):
+        """The prefix's outputs for the whole pool, computing only those of
+        `positions` not cached under the current pool and weights.
+
+        Scored at their pool positions, the head's masks are keyed as the
+        whole model's would be.
 
         Args:
             pool: A `Pool`.
-            positions: int64 pool positions.
+            positions: int64 pool positions needed now.
 
         Returns:
-            float32 array `(len(positions), ...)`.
+            float32 array `(len(pool), ...)`: `positions` (and every
+            position computed before) filled, the others zeros.
         """
         key = (pool.fingerprint(), self._weights_digest())
         if key != self._key:
@@ -105,14 +109,6 @@ class FeatureCache:
             self._features[missing] = computed
             self._known[missing] = True
             self.images_computed_ += len(missing)
-        return self._features[positions]
-
-    def pool_features(self, pool, positions):
-        """The prefix's outputs for the whole pool, `(len(pool), ...)`,
-        with at least `positions` computed (others may be zeros): scored
-        at their pool positions, the head's masks are keyed as the whole
-        model's would be."""
-        self.features(pool, positions)
         return self._features
 
     def _weights_digest(self):

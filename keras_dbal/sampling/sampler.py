@@ -237,10 +237,7 @@ class MCSampler:
         cost of the first.
 
         Args:
-            pool: Images (see `keras_dbal.sampling.chunks.iter_chunks`).
-            indices: Optional positions in the pool to sample.
-            seed: Integer seed; defaults to the sampler's.
-            verbose: 1 shows a progress bar.
+            pool, indices, seed, verbose: As for `sample`.
 
         Returns:
             `(samples, without_dropout)`: float32 `(T, N, C)` and `(N, C)`.

@@ -272,7 +272,7 @@ def main(argv=None):
         return _fail(_describe_os_error(error))
     except KeyboardInterrupt:
         if args.command == "run":
-            out = args.resume or args.out or "keras_dbal_results"
+            out = actions.run_folder(args)
             return _fail(
                 "interrupted; the rounds that finished are saved in "
                 f"{out}: continue with the same command and --resume {out}.",

@@ -119,6 +119,18 @@ def status(args):
     return 0
 
 
+def run_folder(args):
+    """The folder `keras-dbal run` writes into: `--resume`'s, else `--out`
+    (default `keras_dbal_results`); both, naming two folders, is an error."""
+    if args.resume and args.out not in (None, args.resume):
+        raise ValueError(
+            f"--resume {args.resume} continues the experiment in that "
+            f"folder, where its results go on; received --out {args.out} "
+            "too. Give one of the two."
+        )
+    return args.resume or args.out or "keras_dbal_results"
+
+
 def run(args):
     from keras_dbal import backend
     from keras_dbal import datasets
@@ -141,13 +153,7 @@ def run(args):
         pool_subset=args.pool_subset,
         equal_batches=args.equal_batches,
     )
-    if args.resume and args.out not in (None, args.resume):
-        raise ValueError(
-            f"--resume {args.resume} continues the experiment in that "
-            f"folder, where its results go on; received --out {args.out} "
-            "too. Give one of the two."
-        )
-    out = args.resume or args.out or "keras_dbal_results"
+    out = run_folder(args)
     results_files.check_writable(out)
     if args.resume and experiment_state.read(out) is None:
         print(f"Nothing to continue in {out} yet: the experiment starts "

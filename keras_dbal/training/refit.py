@@ -89,15 +89,15 @@ def reseed_dropout(model, seed):
             its own seed drawn from `seed`.
         seed: Integer seed, or None to leave the generators as they are.
     """
-    if seed is None:
-        return
     states = [
         variable for variable in model.variables
         if variable.path.endswith("seed_generator_state")
     ]
+    if seed is None or not states:
+        return
     entropy = np.random.SeedSequence([int(seed), len(states)])
-    values = entropy.generate_state(max(len(states), 1)) >> 1
-    for variable, value in zip(states, values, strict=False):
+    values = entropy.generate_state(len(states)) >> 1
+    for variable, value in zip(states, values, strict=True):
         variable.assign(np.array([value, 0], dtype=variable.dtype))
 
 
