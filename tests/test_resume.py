@@ -3,6 +3,7 @@ real SIGKILL between rounds, and the refit that makes it exact."""
 
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 from keras_dbal import experiments
 from keras_dbal.experiments import state
 from keras_dbal.layers import MCDropout
+from keras_dbal.saving.atomic import temporary_path
 from keras_dbal.saving.locking import StateLockedError
 from keras_dbal.training import refit
 
@@ -93,7 +95,11 @@ def test_stopped_experiment_continues_to_the_same_curves(digits, tmp_path):
     assert [run["labelled"] for run in saved["runs"]] == [
         run["labelled"] for run in stopped
     ]
+    # A killed writer's temporary is removed once the run holds the lock.
+    stale = pathlib.Path(temporary_path(tmp_path / "part" / state.FILE))
+    stale.write_text("{")
     continued = _run(digits, 3, tmp_path / "part")
+    assert not stale.exists()
     _same_runs(whole, continued)
     assert state.read(tmp_path / "part")["rounds_done"] == 3
 
@@ -265,6 +271,17 @@ def test_results_are_written_before_the_state(digits, tmp_path):
         _run(digits, 3, tmp_path, on_result=stop_in_round_two)
     assert seen == [1, 2, 3]
     assert state.read(tmp_path)["rounds_done"] == 1
+
+
+@pytest.mark.backend_independent
+def test_reading_leaves_a_writers_temporary_alone(tmp_path):
+    """`keras-dbal run --resume` reads the state before it takes the lock:
+    the file another process is writing then must stay where it is."""
+    (tmp_path / state.FILE).write_text(json.dumps(_state(1, 3)))
+    in_flight = pathlib.Path(temporary_path(tmp_path / state.FILE))
+    in_flight.write_text("{")
+    assert state.read(tmp_path)["rounds_done"] == 1
+    assert in_flight.exists()
 
 
 @pytest.mark.backend_independent

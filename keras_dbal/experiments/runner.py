@@ -22,6 +22,7 @@ from keras_dbal.experiments.curves import curve_name
 from keras_dbal.experiments.simulation import simulate_together
 from keras_dbal.models import Ensemble
 from keras_dbal.models import gal_cnn
+from keras_dbal.saving.atomic import remove_temporaries
 from keras_dbal.saving.locking import lock_directory
 
 __all__ = ["run_experiment"]
@@ -89,6 +90,8 @@ def run_experiment(data, config, *, progress=True, log=print,
         lock = lock_directory(state_dir)
     try:
         if state_dir is not None:
+            # Under the lock: no other writer's temporary is in flight.
+            remove_temporaries(state_dir, {state.FILE})
             digest = state.data_digest(data)
             if afresh:
                 state.start_afresh(state_dir)

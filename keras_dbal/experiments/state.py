@@ -25,7 +25,6 @@ import os
 import numpy as np
 
 from keras_dbal import backend
-from keras_dbal.saving.atomic import remove_temporaries
 from keras_dbal.saving.atomic import write_atomically
 
 __all__ = [
@@ -113,10 +112,13 @@ def data_digest(data):
 def read(directory):
     """The saved state in `directory`, or None if it has none.
 
+    It takes no lock and removes nothing, so it may look at a directory
+    another process is writing into (that writer's temporary file is its
+    own; `run_experiment` removes a killed writer's under the lock).
+
     Raises:
         ValueError: the file is there but not a state this version reads.
     """
-    remove_temporaries(directory, {FILE})
     path = os.path.join(directory, FILE)
     if not os.path.exists(path):
         return None
