@@ -1,8 +1,10 @@
 """Weight decay whose strength follows the size of the labelled set."""
 
+import contextlib
+
 import keras
 
-__all__ = ["LabelScaledL2"]
+__all__ = ["LabelScaledL2", "label_scaled_penalties"]
 
 
 @keras.saving.register_keras_serializable(package="keras_dbal")
@@ -17,7 +19,9 @@ class LabelScaledL2(keras.regularizers.Regularizer):
     Under TensorFlow the coefficient lives in a variable that compiled
     train steps read when they run, so a new N needs no new trace (nor a
     recompile): an experiment's fits trace once, not once per round. Under
-    other backends it is a constant of the trace (`reads_when_run`).
+    JAX it is a constant of Keras's own traces (`reads_when_run` is
+    False), and an input of keras_dbal's compiled fits, which pass it to
+    their traced step (`reading`).
 
     Args:
         c: Non-negative float, the constant (3.5 in the authors' code).
@@ -39,6 +43,7 @@ class LabelScaledL2(keras.regularizers.Regularizer):
         self.c = float(c)
         self._num_labelled = int(num_labelled)
         self._variable = None  # the coefficient, read when a step runs
+        self._input = None  # the coefficient as a traced step's input
 
     @property
     def num_labelled(self):
@@ -63,8 +68,25 @@ class LabelScaledL2(keras.regularizers.Regularizer):
         TensorFlow variable), not when it is traced."""
         return keras.backend.backend() == "tensorflow"
 
+    @contextlib.contextmanager
+    def reading(self, value):
+        """While active, the coefficient is `value` (an input of the step
+        being traced), not the current `c / N`: the step then serves
+        every N without tracing again.
+
+        Args:
+            value: A scalar tensor, the coefficient the step is given.
+        """
+        self._input = value
+        try:
+            yield
+        finally:
+            self._input = None
+
     def __call__(self, x):
         penalty = keras.ops.sum(keras.ops.square(x))
+        if self._input is not None:
+            return keras.ops.cast(self._input, penalty.dtype) * penalty
         if not self.reads_when_run:
             return self.strength * penalty
         if self._variable is None:
@@ -79,3 +101,19 @@ class LabelScaledL2(keras.regularizers.Regularizer):
 
     def get_config(self):
         return {"c": self.c, "num_labelled": self.num_labelled}
+
+
+def label_scaled_penalties(model):
+    """Every `LabelScaledL2` of `model`'s layers (nested models included),
+    in layer order.
+
+    Args:
+        model: A Keras model.
+    """
+    from keras_dbal.sampling.model_split import all_layers
+
+    return [
+        layer.kernel_regularizer for layer in all_layers(model)
+        if isinstance(getattr(layer, "kernel_regularizer", None),
+                      LabelScaledL2)
+    ]

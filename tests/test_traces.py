@@ -14,7 +14,6 @@ from keras_dbal import LabelScaledL2
 from keras_dbal import MCDropout
 from keras_dbal import Pool
 from keras_dbal.experiments import simulate_together
-from tests.conftest import requires_backend
 
 
 class _Counting(keras.layers.Layer):
@@ -60,11 +59,14 @@ def _calls(digits, rounds, strategy):
 
 
 @pytest.mark.slow
-@requires_backend("tensorflow")
+@pytest.mark.jax
 @pytest.mark.parametrize("strategy", ["lockstep", "compiled", "sequential"])
 def test_traces_do_not_grow_with_rounds(digits, strategy):
     # The weight decay's c / N changes every round, and the labelled set's
-    # size: under TensorFlow neither traces anew (the coefficient is a
-    # variable, shapes are relaxed). Under JAX, whose jitted shapes are
-    # static, every new labelled count traces again.
+    # size. Under TensorFlow neither traces anew (the coefficient is a
+    # variable, shapes are relaxed); under JAX, whose jitted shapes are
+    # static, the compiled fits pass the coefficient to their step and pad
+    # the last batch to one of four sizes (here 2, 4, 6 and 8 images).
+    if strategy == "sequential" and keras.backend.backend() == "jax":
+        pytest.skip("Keras's own JAX model.fit traces each new shape")
     assert _calls(digits, 5, strategy) == _calls(digits, 2, strategy)

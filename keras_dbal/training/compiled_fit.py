@@ -7,10 +7,9 @@ keeps runs from being trained together. `CompiledFit` runs Keras's own
 regularization losses, its optimizer's update, `MCDropout`'s training
 masks from the layers' seed generators) for every batch of every epoch
 in compiled code: one `tf.function` call per epoch (a loop over its
-batches), or under JAX one `jax.jit` call per epoch (a scan over its
-batches) on an accelerator and one jitted train step per batch on a CPU,
-where XLA runs convolutions inside a scan far slower. Ctrl-C
-stops a long fit between two epochs (`keras_dbal.utils.interrupts`).
+batches), or under JAX one jitted train step per batch, traced for a few
+batch sizes only (`keras_dbal.training.batches`). Ctrl-C stops a long fit
+between two epochs (`keras_dbal.utils.interrupts`).
 
 The batch order is explicit: `epoch_orders(seed, n, epochs)` draws one
 permutation per epoch from the seed, so a fit is reproducible whatever
@@ -20,7 +19,7 @@ partial last batch, as `model.fit` does.
 `LockstepFit` trains K models of one architecture together, each on its
 own labelled set of the same size and its own batch orders (the runs of
 an experiment, which all hold the same number of labels at each round):
-under JAX one `jax.vmap` of the epoch's scan over the K stacked states,
+under JAX one `jax.vmap` of the train step over the K stacked states,
 under TensorFlow the K train steps side by side in one `tf.function`.
 """
 
@@ -33,6 +32,7 @@ import numpy as np
 
 import keras_dbal.training.fit_steps as fit_steps
 from keras_dbal import backend
+from keras_dbal.regularizers import LabelScaledL2
 from keras_dbal.sampling.model_split import all_layers
 from keras_dbal.utils import validation
 
@@ -171,7 +171,10 @@ def fit_in_turn(models, xs, ys, orders, batch_size):
     """
     models = list(models)
     if backend.name() == "jax":
-        shared = CompiledFit(models[0], batch_size)
+        shared = _IN_TURN.get(
+            models, batch_size,
+            lambda group, size: CompiledFit(group[0], size),
+        )
         fits = [functools.partial(shared._fit_as, model) for model in models]
     else:
         fits = [
@@ -248,10 +251,11 @@ def _prepare(model, x, y):
 
 def _trace_key(models):
     """What a traced fit holds as constants: the optimizer object (a
-    recompile replaces it) and every regularizer's settings (the c / N of
-    `LabelScaledL2` changes with the labelled count, a constant of the
-    trace unless it `reads_when_run`). A change traces a new function
-    instead of training with stale ones."""
+    recompile replaces it) and every regularizer's settings but those of
+    `LabelScaledL2`, whose c / N changes with the labelled count and
+    which a compiled fit reads when it runs (TensorFlow) or passes to its
+    step (JAX). A change traces a new function instead of training with
+    stale ones."""
     return [
         (
             id(model.optimizer),
@@ -259,9 +263,7 @@ def _trace_key(models):
                 repr(layer.kernel_regularizer.get_config())
                 for layer in all_layers(model)
                 if getattr(layer, "kernel_regularizer", None) is not None
-                and not getattr(
-                    layer.kernel_regularizer, "reads_when_run", False
-                )
+                and not isinstance(layer.kernel_regularizer, LabelScaledL2)
             ],
         )
         for model in models

@@ -1,67 +1,46 @@
 """The compiled epochs behind `CompiledFit` and `LockstepFit`, per backend.
 
-Each builder returns `fit(...)`, which trains for the given epoch orders,
-one compiled call per epoch: under TensorFlow one `tf.function` call (a
-loop over the epoch's batches), under JAX one `jax.jit` call (a scan over
-them) on an accelerator and one jitted train step per batch on a CPU.
-Ctrl-C is heard between two epochs (`keras_dbal.utils.interrupts`).
+Each builder returns `fit(...)`, which trains for the given epoch orders:
+under TensorFlow one `tf.function` call per epoch (a loop over the
+epoch's batches, shapes relaxed), under JAX one jitted train step per
+batch, the last batch padded to one of a few sizes (`batches`). Ctrl-C
+is heard between two epochs (`keras_dbal.utils.interrupts`).
 """
+
+import contextlib
 
 import numpy as np
 
+import keras_dbal.training.batches as batches
 from keras_dbal import backend
+from keras_dbal.regularizers import label_scaled_penalties
 from keras_dbal.utils.interrupts import deferred_interrupt
 
 __all__ = ["jax_fit", "jax_lockstep", "tensorflow_fit", "tensorflow_lockstep"]
 
 
-def _batches(num_items, batch_size):
-    """`(full, last)`: full batches per epoch, and the last one's size."""
-    return num_items // batch_size, num_items % batch_size
+def _jax_step(model):
+    """The pure function `(state, strengths, x, y, weights) -> state` of
+    one train step. `strengths` are the coefficients of the model's
+    `LabelScaledL2` penalties, inputs of the step rather than constants
+    of its trace, so one trace serves every labelled count."""
+    penalties = label_scaled_penalties(model)
+
+    def step(state, strengths, x, y, weights):
+        with contextlib.ExitStack() as stack:
+            for index, penalty in enumerate(penalties):
+                stack.enter_context(penalty.reading(strengths[index]))
+            data = (x, y) if weights is None else (x, y, weights)
+            return model.train_step(state, data)[1]
+
+    return step
 
 
-def _jax_epoch(model, batch_size):
-    """The pure function `(state, x, y, order) -> state` of one epoch."""
-    import jax
-
-    def epoch(state, x, y, order):
-        full, last = _batches(x.shape[0], batch_size)
-
-        def step(state, batch):
-            return model.train_step(state, batch)[1], None
-
-        xs, ys = x[order], y[order]
-        if full:
-            cut = full * batch_size
-            state, _ = jax.lax.scan(step, state, (
-                xs[:cut].reshape((full, batch_size) + xs.shape[1:]),
-                ys[:cut].reshape((full, batch_size) + ys.shape[1:]),
-            ))
-        if last:
-            state, _ = step(state, (xs[-last:], ys[-last:]))
-        return state
-
-    return epoch
-
-
-def _jax_stepper(model, batch_size):
-    """`(state, x, y, order) -> state` of one epoch as a Python loop over
-    one jitted train step. XLA:CPU runs convolutions inside a scan far
-    slower than the same step called alone (the README's "Fitting many
-    runs" has the figures), so on a CPU the loop is the faster compiled
-    fit."""
-    import jax
-
-    @jax.jit
-    def step(state, x, y, positions):
-        return model.train_step(state, (x[positions], y[positions]))[1]
-
-    def epoch(state, x, y, order):
-        for start in range(0, len(order), batch_size):
-            state = step(state, x, y, order[start:start + batch_size])
-        return state
-
-    return epoch
+def _strengths(model):
+    return np.asarray(
+        [penalty.strength for penalty in label_scaled_penalties(model)],
+        dtype="float32",
+    )
 
 
 def _groups(model):
@@ -78,23 +57,31 @@ def _jax_state(model):
     return tuple([v.value for v in group] for group in _groups(model))
 
 
+# Under JAX every epoch is a Python loop over one jitted train step, each
+# batch gathered here and its last one padded to one of a few sizes
+# (`batches`), so the step is traced once per batch size, whatever the
+# labelled count: not once per round. (XLA:CPU also runs convolutions
+# inside a `lax.scan` of the steps far slower than the same step called
+# alone; the README's "Fitting many runs" has the figures.) Each epoch is
+# waited for, so Ctrl-C is heard between two.
+
+
 def jax_fit(model, batch_size):
     import jax
-    import jax.numpy as jnp
 
-    if backend.has_accelerator():
-        epoch = jax.jit(_jax_epoch(model, batch_size))
-    else:
-        epoch = _jax_stepper(model, batch_size)
+    step = jax.jit(_jax_step(model))
+    weight = batches.weighting(model)
 
     def fit(target, x, y, orders):
-        state = _jax_state(target)
-        x, y = jnp.asarray(x), jnp.asarray(y)
+        state, strengths = _jax_state(target), _strengths(target)
 
         def run(order):
             nonlocal state
-            # Waited for: JAX would queue many epochs ahead of Ctrl-C.
-            state = jax.block_until_ready(epoch(state, x, y, order))
+            for positions, weights in batches.plan(order, batch_size, weight):
+                state = step(
+                    state, strengths, x[positions], y[positions], weights
+                )
+            state = jax.block_until_ready(state)
 
         _each_epoch(run, orders, lambda: _assign(_groups(target), state))
 
@@ -106,18 +93,33 @@ def jax_lockstep(models, batch_size):
     import jax.numpy as jnp
 
     # The first model's step is pure: it serves every run's state.
-    epoch = jax.jit(jax.vmap(_jax_epoch(models[0], batch_size)))
+    step = jax.jit(jax.vmap(_jax_step(models[0])))
+    weight = batches.weighting(models[0])
 
     def fit(xs, ys, orders):
         stacked = jax.tree_util.tree_map(
             lambda *values: jnp.stack(values),
             *[_jax_state(model) for model in models],
         )
-        xs, ys = jnp.asarray(xs), jnp.asarray(ys)
+        strengths = np.stack([_strengths(model) for model in models])
+        runs = np.arange(len(models))[:, None]
 
         def run(order):
             nonlocal stacked
-            stacked = jax.block_until_ready(epoch(stacked, xs, ys, order))
+            plans = [
+                batches.plan(one, batch_size, weight) for one in order
+            ]
+            for batch in zip(*plans, strict=True):
+                positions = np.stack([positions for positions, _ in batch])
+                weights = (
+                    None if weight is None
+                    else np.stack([weights for _, weights in batch])
+                )
+                stacked = step(
+                    stacked, strengths, xs[runs, positions],
+                    ys[runs, positions], weights,
+                )
+            stacked = jax.block_until_ready(stacked)
 
         def finish():
             for index, model in enumerate(models):

@@ -3,16 +3,16 @@
 Gal et al. (2017) retrain from scratch after every acquisition: the weights
 go back to their initial values and the optimizer starts fresh. The weight
 decay of the Bayesian CNN is `c / N` with N the number of labels
-(`LabelScaledL2`), so it changes with every acquisition too, and a compiled
-train step holds the old coefficient. `prepare_fit` does all of this.
+(`LabelScaledL2`), so it changes with every acquisition too, and Keras's
+own train step holds the old coefficient under JAX. `prepare_fit` does all
+of this.
 """
 
 import keras
 import numpy as np
 
 from keras_dbal import backend
-from keras_dbal.regularizers import LabelScaledL2
-from keras_dbal.sampling.model_split import all_layers
+from keras_dbal.regularizers import label_scaled_penalties
 from keras_dbal.training.compiled_fit import epoch_orders
 from keras_dbal.utils.variables import assign_values
 from keras_dbal.utils.variables import variable_values
@@ -44,20 +44,11 @@ def sync_weight_decay(model, num_labelled):
     """
     num_labelled = max(int(num_labelled), 1)
     changed = False
-    for regularizer in _weight_decays(model):
+    for regularizer in label_scaled_penalties(model):
         if regularizer.num_labelled != num_labelled:
             regularizer.num_labelled = num_labelled
             changed = True
     return changed
-
-
-def _weight_decays(model):
-    """Every `LabelScaledL2` of `model`'s layers."""
-    return [
-        layer.kernel_regularizer for layer in all_layers(model)
-        if isinstance(getattr(layer, "kernel_regularizer", None),
-                      LabelScaledL2)
-    ]
 
 
 def equal_batch_size(num_items, batch_size):
@@ -115,14 +106,17 @@ def prepare_fit(model, num_labelled, *, initial_weights=None,
             as from `variable_values(model.optimizer.variables)`.
     """
     from_scratch = initial_weights is not None
-    if sync_weight_decay(model, num_labelled) and not all(
-        regularizer.reads_when_run for regularizer in _weight_decays(model)
+    if (
+        sync_weight_decay(model, num_labelled)
+        and not all(decay.reads_when_run
+                    for decay in label_scaled_penalties(model))
+        and model.train_function is not None
     ):
-        # A compiled train step that holds the old coefficient as a
-        # constant (not TensorFlow's, which reads a variable): compile
-        # again, keeping the optimizer state. (Only dropping `train_function` is
-        # not enough under JAX: a resumed learner then drifts from an
-        # uninterrupted one.)
+        # Keras's own train step (JAX) was traced with the old c / N as a
+        # constant: compile again, keeping the optimizer state. (Only
+        # dropping `train_function` is not enough under JAX: a resumed
+        # learner then drifts from an uninterrupted one.) keras_dbal's
+        # compiled fits pass c / N to their step instead (`fit_steps`).
         state = (
             initial_optimizer_state
             if from_scratch
