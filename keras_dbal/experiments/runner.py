@@ -5,6 +5,7 @@ each acquisition function, refit from scratch, and record the test error
 after every round. Used by `keras-dbal run` and by the benchmark suite.
 """
 
+import os
 import time
 
 import keras
@@ -30,7 +31,7 @@ __all__ = ["run_experiment"]
 
 def run_experiment(data, config, *, progress=True, log=print,
                    on_result=None, strategy="auto", state_dir=None,
-                   afresh=False):
+                   afresh=False, ray=None):
     """Run every acquisition function (and seed) of `config` on `data`.
 
     The runs advance in lockstep (`simulate_together`): each round every
@@ -61,6 +62,14 @@ def run_experiment(data, config, *, progress=True, log=print,
         afresh: Start a new experiment in `state_dir` instead, replacing
             the state of a finished one; one with rounds to go is refused
             (`experiments.UnfinishedExperimentError`), never dropped.
+        ray: None (one process), or run each seed's runs as a Ray task
+            on a cluster: `"auto"` (the cluster `RAY_ADDRESS` names, else
+            a new local one) or a cluster's address. Needs `state_dir`,
+            where each seed keeps its state (`seed-<seed>/`), and the ray
+            extra (`pip install "keras-dbal[ray]"`). A task whose worker
+            dies continues from its last finished round on another; the
+            results are those of one process, up to float rounding
+            (`keras_dbal.distributed.studies`).
 
     Returns:
         A list of dicts, one per (acquisition, model, seed), with
@@ -79,6 +88,12 @@ def run_experiment(data, config, *, progress=True, log=print,
     (x_train, y_train), (x_test, y_test) = data
     config.check_data(y_train)
     training.choose(strategy)  # a bad name fails before any work
+    if ray is not None:
+        return _run_on_ray(data, config, ray=ray, state_dir=state_dir,
+                           afresh=afresh, strategy=strategy,
+                           progress=progress, log=log, on_result=on_result)
+    if state_dir is not None:
+        _check_layout(state_dir, on_ray=False)
     num_classes = int(max(y_train.max(), y_test.max())) + 1
     runs = [
         (name, model_kind, seed)
@@ -114,7 +129,7 @@ def run_experiment(data, config, *, progress=True, log=print,
         def results_of(curves):
             seconds = time.perf_counter() - start
             return [
-                _result(run, curve, seconds, learner)
+                _result(run, curve, seconds, learner.pool_indices_.tolist())
                 for run, curve, learner in zip(
                     runs, curves, learners, strict=True
                 )
@@ -152,6 +167,11 @@ def run_experiment(data, config, *, progress=True, log=print,
         if lock is not None:
             lock.release()
     results = results_of(curves)
+    _log_results(results, log)
+    return results
+
+
+def _log_results(results, log):
     for result in results:
         log(
             f"{curve_name(result['acquisition'], result['model'])} seed "
@@ -159,10 +179,84 @@ def run_experiment(data, config, *, progress=True, log=print,
             f"{result['error'][-1]:.3f} with {result['num_labelled'][-1]} "
             "labels"
         )
+
+
+def _check_layout(state_dir, on_ray):
+    """Refuse to continue a study in the other layout: one process keeps
+    one state file in `state_dir`, Ray one per seed beneath it."""
+    import glob
+
+    if on_ray and os.path.exists(os.path.join(state_dir, state.FILE)):
+        raise ValueError(
+            f"{state_dir} holds an experiment run in one process; continue "
+            "it without Ray, or choose another folder."
+        )
+    if not on_ray and glob.glob(
+        os.path.join(state_dir, "seed-*", state.FILE)
+    ):
+        raise ValueError(
+            f"{state_dir} holds an experiment run on Ray (one state per "
+            "seed); continue it on Ray, or choose another folder."
+        )
+
+
+def _run_on_ray(data, config, *, ray, state_dir, afresh, strategy,
+                progress, log, on_result):
+    """`run_experiment` with each seed's runs a Ray task."""
+    if state_dir is None:
+        raise ValueError(
+            "An experiment on Ray needs a `state_dir`: each seed's runs "
+            "keep their state there, to continue after a lost worker."
+        )
+    from keras_dbal.distributed import studies
+    from keras_dbal.distributed.ray_support import require_ray
+
+    require_ray()  # before anything is written
+    runs = [(name, kind) for name, kind in config.runs()]
+    os.makedirs(state_dir, exist_ok=True)
+    lock = lock_directory(state_dir)
+    try:
+        _check_layout(state_dir, on_ray=True)
+
+        latest = []
+
+        def on_round(states):
+            if on_result is None or any(s is None for s in states):
+                return False
+            done = min(s["rounds_done"] for s in states)
+            latest[:] = [
+                _result((name, kind, seed),
+                        group["runs"][index]["curve"][:done + 1],
+                        group["seconds"],
+                        group["runs"][index]["labelled"][
+                            :len(group["runs"][index]["labelled"])
+                            - (group["rounds_done"] - done)
+                            * config.query_size
+                        ])
+                for index, (name, kind) in enumerate(runs)
+                for seed, group in zip(config.seeds, states, strict=True)
+            ]
+            return on_result(list(latest))
+
+        by_seed = studies.run_on_ray(
+            run_experiment, data, config, address=ray, state_dir=state_dir,
+            afresh=afresh, strategy=strategy, progress=progress,
+            on_round=on_round,
+        )
+    finally:
+        lock.release()
+    if by_seed is None:  # stopped by on_result: the results so far
+        return latest
+    results = [
+        group[index]
+        for index in range(len(runs))
+        for group in by_seed
+    ]
+    _log_results(results, log)
     return results
 
 
-def _result(run, curve, seconds, learner):
+def _result(run, curve, seconds, labelled):
     name, model_kind, seed = run
     return {
         "acquisition": _name(name),
@@ -176,7 +270,7 @@ def _result(run, curve, seconds, learner):
             for metric in ("accuracy",) + METRICS
         },
         "seconds": seconds,
-        "labelled": learner.pool_indices_.tolist(),
+        "labelled": list(labelled),
     }
 
 

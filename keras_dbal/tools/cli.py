@@ -153,6 +153,13 @@ def _parser():
                      "two of 65), not a last batch of a few images, which "
                      "makes the paper's curves dip at 130 labels (default: "
                      "the paper's batches)")
+    run.add_argument("--ray", metavar="auto|ADDRESS",
+                     help="run each seed's runs as a task on a Ray "
+                     "cluster, each seed's state in the output folder so a "
+                     "lost worker costs a round: auto (the cluster "
+                     "RAY_ADDRESS names, else a new local one) or a "
+                     "cluster's address; needs pip install "
+                     "\"keras-dbal[ray]\" (default: one process)")
     run.add_argument("--quiet", action="store_true",
                      help="no progress lines (default: show them)")
     init = commands.add_parser(

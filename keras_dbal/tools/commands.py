@@ -154,8 +154,15 @@ def run(args):
         equal_batches=args.equal_batches,
     )
     out = run_folder(args)
+    if args.ray:
+        from keras_dbal.distributed.ray_support import require_ray
+
+        try:
+            require_ray()
+        except ModuleNotFoundError as error:
+            raise ValueError(str(error)) from None
     results_files.check_writable(out)
-    if args.resume and experiment_state.read(out) is None:
+    if args.resume and not args.ray and experiment_state.read(out) is None:
         print(f"Nothing to continue in {out} yet: the experiment starts "
               "there.")
     data = datasets.load_dataset(args.dataset, path=args.data)
@@ -176,7 +183,7 @@ def run(args):
     try:
         results = experiments.run_experiment(
             data, config, progress=not args.quiet, on_result=save,
-            state_dir=out, afresh=not args.resume,
+            state_dir=out, afresh=not args.resume, ray=args.ray,
         )
     except experiments.UnfinishedExperimentError as error:
         raise ValueError(

@@ -1,0 +1,49 @@
+"""Finding Ray, and connecting to a cluster."""
+
+import importlib.util
+
+__all__ = ["INSTALL", "connect", "require_ray"]
+
+INSTALL = 'pip install "keras-dbal[ray]"'
+
+
+def require_ray():
+    """The `ray` module, or a `ModuleNotFoundError` saying how to install
+    it."""
+    if importlib.util.find_spec("ray") is None:
+        raise ModuleNotFoundError(
+            f"Running on Ray needs the ray extra, which is not installed: "
+            f"{INSTALL}"
+        )
+    import ray
+
+    return ray
+
+
+def connect(address="auto"):
+    """Connect to a Ray cluster (or use the one this process is already
+    connected to) and return the `ray` module.
+
+    Args:
+        address: `"auto"`: the cluster `RAY_ADDRESS` names, else a new
+            local one on this machine's cores (and GPUs); anything else:
+            the address of a running cluster, as `ray.init(address=...)`
+            takes it (`"ray://host:10001"`, `"host:6379"`).
+    """
+    if not isinstance(address, str) or not address:
+        raise ValueError(
+            "Invalid value received for argument `ray`: expected 'auto' or "
+            f"a cluster address. Received: ray={address!r}"
+        )
+    ray = require_ray()
+    if not ray.is_initialized():
+        import logging
+
+        # Ray's start-up notes (its token authentication is on, ...) are
+        # not failures; its errors still show.
+        ray.init(
+            address=None if address == "auto" else address,
+            include_dashboard=False,
+            logging_level=logging.ERROR,
+        )
+    return ray
