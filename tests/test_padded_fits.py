@@ -119,5 +119,17 @@ def test_padding_is_refused_where_it_would_change_the_fit():
     assert batches.weighting(dense) is None
     dense.compile("adam", keras.losses.MeanSquaredError(reduction="sum"))
     assert batches.weighting(dense)(3, 4) == 1.0
+    # A function may reduce over the batch itself; an ignored class
+    # changes the divisor; an activity penalty sees the padding rows.
     dense.compile("adam", keras.losses.mean_squared_error)
+    assert batches.weighting(dense) is None
+    dense.compile("adam", keras.losses.SparseCategoricalCrossentropy(
+        ignore_class=0))
+    assert batches.weighting(dense) is None
+    dense.compile("adam", "mse")
     assert batches.weighting(dense)(3, 4) == pytest.approx(4 / 3)
+    penalized = keras.Sequential([
+        keras.Input((4,)), keras.layers.Dense(2, activity_regularizer="l2"),
+    ])
+    penalized.compile("adam", "mse")
+    assert batches.weighting(penalized) is None

@@ -5,6 +5,7 @@ Skipped without the ray extra (`pip install "keras-dbal[ray]"`); CI
 installs it. One local cluster of 2 CPUs serves the module.
 """
 
+import dataclasses
 import json
 import logging
 import os
@@ -20,6 +21,8 @@ from keras_dbal.distributed.studies import group_folder
 from keras_dbal.experiments import ExperimentConfig
 from keras_dbal.experiments import run_experiment
 from keras_dbal.experiments import state
+from keras_dbal.saving.locking import StateLockedError
+from keras_dbal.saving.locking import lock_directory
 
 ray = pytest.importorskip("ray")
 
@@ -85,22 +88,69 @@ def _holder(folder):
 
 def test_a_worker_killed_mid_round_costs_a_round_not_the_study(
         cluster, digits, reference, tmp_path):
-    folder = group_folder(tmp_path, SEEDS[0])
+    folders = [group_folder(tmp_path, seed) for seed in SEEDS]
     killed = []
 
     def kill_once(so_far):
-        # Every seed has finished a round; seed 0's worker is in the next.
+        # Every seed has fitted its first labels: kill one still running,
+        # in the middle of a round.
         if not killed:
-            killed.append(_holder(folder))
-            os.kill(killed[0], signal.SIGKILL)
+            running = next(
+                folder for folder in folders
+                if state.read(folder)["rounds_done"] < ROUNDS
+            )
+            killed.extend([running, _holder(running)])
+            os.kill(killed[1], signal.SIGKILL)
         return False
 
     results = run_experiment(
         digits, _config(), progress=False, log=lambda line: None,
         state_dir=tmp_path, ray=cluster, on_result=kill_once,
     )
-    assert killed and _holder(folder) != killed[0]  # another worker went on
+    assert killed and _holder(killed[0]) != killed[1]  # a retry went on
     _same_runs(reference, results)
+
+
+def test_a_stopped_study_is_kept_checked_and_continued(
+        cluster, digits, reference, tmp_path):
+    stopped = run_experiment(
+        digits, _config(), progress=False, log=lambda line: None,
+        state_dir=tmp_path, ray=cluster,
+        on_result=lambda so_far: len(so_far[0]["error"]) > 1,  # a round
+    )
+    folders = [group_folder(tmp_path, seed) for seed in SEEDS]
+    done = [state.read(folder)["rounds_done"] for folder in folders]
+    assert min(done) >= 1 and min(done) < ROUNDS, done
+    assert len(stopped[0]["error"]) == min(done) + 1
+    # A fresh start drops nothing while a seed has rounds to go.
+    with pytest.raises(state.UnfinishedExperimentError):
+        run_experiment(digits, _config(), progress=False,
+                       state_dir=tmp_path, ray=cluster, afresh=True)
+    # Other settings are refused before any task runs or result is given.
+    other = dataclasses.replace(_config(), query_size=4)
+    with pytest.raises(ValueError, match="query_size"):
+        run_experiment(digits, other, progress=False, state_dir=tmp_path,
+                       ray=cluster, on_result=pytest.fail)
+    assert [state.read(f)["rounds_done"] for f in folders] == done
+    # One process will not take a Ray study's folder.
+    with pytest.raises(ValueError, match="on Ray"):
+        run_experiment(digits, _config(), progress=False,
+                       state_dir=tmp_path)
+    results = run_experiment(digits, _config(), progress=False,
+                             log=lambda line: None, state_dir=tmp_path,
+                             ray=cluster)
+    _same_runs(reference, results)
+
+
+def _wait_until_free(folder, seconds=120):
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            lock_directory(folder).release()
+            return
+        except StateLockedError:
+            assert time.monotonic() < deadline, f"{folder} stays locked"
+            time.sleep(0.2)
 
 
 def _cli(out, address):
@@ -131,6 +181,8 @@ def test_a_driver_killed_mid_study_is_rerun_to_the_same_results(
     assert driver.poll() is None, driver.communicate()[1]
     driver.send_signal(signal.SIGKILL)
     driver.communicate()
+    for folder in folders:  # Ray ends the dead driver's tasks
+        _wait_until_free(folder)
     done = [state.read(f)["rounds_done"] for f in folders]
     assert min(done) >= 1
 

@@ -2,7 +2,7 @@
 
 import importlib.util
 
-__all__ = ["INSTALL", "connect", "require_ray"]
+__all__ = ["INSTALL", "check_address", "connect", "require_ray"]
 
 INSTALL = 'pip install "keras-dbal[ray]"'
 
@@ -20,6 +20,19 @@ def require_ray():
     return ray
 
 
+def check_address(address):
+    """Refuse what is neither `"auto"` nor an address string.
+
+    Args:
+        address: The `ray` argument of `run_experiment`.
+    """
+    if not isinstance(address, str) or not address.strip():
+        raise ValueError(
+            "Invalid value received for argument `ray`: expected 'auto' or "
+            f"a cluster address. Received: ray={address!r}"
+        )
+
+
 def connect(address="auto"):
     """Connect to a Ray cluster (or use the one this process is already
     connected to) and return the `ray` module.
@@ -28,13 +41,10 @@ def connect(address="auto"):
         address: `"auto"`: the cluster `RAY_ADDRESS` names, else a new
             local one on this machine's cores (and GPUs); anything else:
             the address of a running cluster, as `ray.init(address=...)`
-            takes it (`"ray://host:10001"`, `"host:6379"`).
+            takes it (`"ray://host:10001"`, `"host:6379"`). A process
+            already connected keeps its cluster, whatever `address` says.
     """
-    if not isinstance(address, str) or not address:
-        raise ValueError(
-            "Invalid value received for argument `ray`: expected 'auto' or "
-            f"a cluster address. Received: ray={address!r}"
-        )
+    check_address(address)
     ray = require_ray()
     if not ray.is_initialized():
         import logging

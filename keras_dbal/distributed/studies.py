@@ -27,7 +27,7 @@ from keras_dbal.experiments import state
 from keras_dbal.saving.locking import StateLockedError
 from keras_dbal.saving.locking import lock_directory
 
-__all__ = ["group_folder", "run_on_ray"]
+__all__ = ["MAX_RETRIES", "LostWorkerError", "group_folder", "run_on_ray"]
 
 # How long a retried group waits for a dead attempt's lock to go.
 _LOCK_WAIT_SECONDS = 120.0
@@ -48,7 +48,8 @@ def run_on_ray(run, data, config, *, address, state_dir, afresh, strategy,
         data, config, strategy, afresh: As `run_experiment`'s.
         address: The cluster (`ray_support.connect`).
         state_dir: The study's folder, every group's state beneath it.
-        progress: Print a line per finished round of a group.
+            The caller holds its lock.
+        progress: Print a line whenever a seed finishes a round.
         on_round: Called with every group's saved state (None for a group
             with no finished round yet) whenever one changes; returning
             True cancels the groups (their states stay).
@@ -56,28 +57,31 @@ def run_on_ray(run, data, config, *, address, state_dir, afresh, strategy,
 
     Returns:
         Per seed, in `config.seeds` order, that seed's `run_experiment`
-        results.
+        results, or None if `on_round` stopped the study.
+
+    Raises:
+        UnfinishedExperimentError: `afresh` where a seed has rounds to go
+            (nothing is removed).
+        ValueError: a seed's saved state is another experiment's, or a
+            task's own error (raised as soon as it happens; the other
+            seeds are cancelled, their states kept).
+        LostWorkerError: a seed's worker died more than `MAX_RETRIES`
+            times.
     """
-    ray = connect(address)
     folders = [group_folder(state_dir, seed) for seed in config.seeds]
-    for folder in folders:
-        os.makedirs(folder, exist_ok=True)
-        if afresh:
-            # Here, not in the task: a retried task must continue.
-            lock = lock_directory(folder)
-            try:
-                state.start_afresh(folder)
-            finally:
-                lock.release()
+    configs = [dataclasses.replace(config, seeds=(seed,))
+               for seed in config.seeds]
+    saved = _prepare_groups(folders, configs, state.data_digest(data),
+                            afresh)
+    ray = connect(address)
     if progress:
-        for seed, folder in zip(config.seeds, folders, strict=True):
-            saved = _read(folder)
+        for seed, one in zip(config.seeds, saved, strict=True):
             print(f"seed {seed}: " + (
-                f"continuing from round {saved['rounds_done']} of "
-                f"{config.rounds}" if saved else "starting"
+                f"continuing from round {one['rounds_done']} of "
+                f"{config.rounds}" if one else "starting"
             ), flush=True)
     options = {
-        "max_retries": -1,  # a dead worker's group always goes on
+        "max_retries": MAX_RETRIES,
         "num_gpus": 1 if ray.cluster_resources().get("GPU", 0) else 0,
         "runtime_env": {"env_vars": {
             "KERAS_BACKEND": backend.name(),
@@ -88,19 +92,17 @@ def run_on_ray(run, data, config, *, address, state_dir, afresh, strategy,
     task = ray.remote(_run_group).options(**options)
     data_ref = ray.put(data)
     tasks = [
-        task.remote(
-            run, data_ref, dataclasses.replace(config, seeds=(seed,)),
-            folder, strategy,
-        )
-        for seed, folder in zip(config.seeds, folders, strict=True)
+        task.remote(run, data_ref, one, folder, strategy)
+        for one, folder in zip(configs, folders, strict=True)
     ]
     seen = [None] * len(folders)
     try:
         pending = list(tasks)
         while pending:
-            _, pending = ray.wait(pending, timeout=poll_seconds)
+            ready, pending = ray.wait(pending, timeout=poll_seconds)
+            _get(ray, ready, tasks, config.seeds)  # a failure, at once
             states = [_read(folder) for folder in folders]
-            done = [s and s["rounds_done"] for s in states]
+            done = [one and one["rounds_done"] for one in states]
             if done != seen:
                 seen = done
                 if progress:
@@ -109,11 +111,77 @@ def run_on_ray(run, data, config, *, address, state_dir, afresh, strategy,
                     for task_ref in pending:
                         ray.cancel(task_ref, force=True)
                     return None
-        return ray.get(tasks)
+        return _get(ray, tasks, tasks, config.seeds)
     except BaseException:
         for task_ref in tasks:
             ray.cancel(task_ref, force=True)
         raise
+
+
+class LostWorkerError(RuntimeError):
+    """A seed's task lost its worker more often than Ray retries it; its
+    state keeps its last finished round."""
+
+
+# Ray's default for tasks: a worker lost three times in a row is more
+# likely a cause that kills every worker (memory) than bad luck.
+MAX_RETRIES = 3
+
+
+def _prepare_groups(folders, configs, digest, afresh):
+    """Every seed's saved state (or None), checked against its settings
+    and data before any task starts: with `afresh`, finished states are
+    removed only when no seed has rounds to go."""
+    locks = []
+    try:
+        for folder in folders:
+            os.makedirs(folder, exist_ok=True)
+            # A task of a stopped or dead driver may still be ending.
+            locks.append(_waiting(lambda f=folder: lock_directory(f)))
+        saved = [state.read(folder) for folder in folders]
+        if afresh:
+            for folder, one in zip(folders, saved, strict=True):
+                if one and one["rounds_done"] < one["config"]["rounds"]:
+                    raise state.UnfinishedExperimentError(
+                        os.path.dirname(folder), one["rounds_done"],
+                        one["config"]["rounds"],
+                    )
+            for folder in folders:
+                state.start_afresh(folder)  # finished: removed
+            return [None] * len(folders)
+        for folder, one, config in zip(folders, saved, configs,
+                                       strict=True):
+            if one is not None:
+                state.check_matches(one, config, digest, folder)
+        return saved
+    finally:
+        for lock in locks:
+            lock.release()
+
+
+def _get(ray, refs, tasks, seeds):
+    """`ray.get` of each of `refs` (some of `tasks`, one per seed), a
+    task's own error raised as itself and a lost worker's as
+    `LostWorkerError`."""
+    results = []
+    for ref in refs:
+        try:
+            results.append(ray.get(ref))
+        except ray.exceptions.RayTaskError as error:
+            cause = getattr(error, "cause", None)
+            if isinstance(cause, Exception):
+                raise cause from None
+            raise
+        except (ray.exceptions.WorkerCrashedError,
+                ray.exceptions.NodeDiedError) as error:
+            seed = seeds[tasks.index(ref)]
+            raise LostWorkerError(
+                f"The worker running seed {seed} died {MAX_RETRIES + 1} "
+                f"times ({type(error).__name__}); its state keeps its last "
+                "finished round. Look for what kills it (memory?), then "
+                "continue the study."
+            ) from None
+    return results
 
 
 def _read(folder):
@@ -131,18 +199,25 @@ def _progress_line(config, done):
     return "rounds done: " + ", ".join(parts)
 
 
-def _run_group(run_experiment, data, config, folder, strategy):
-    """One seed's runs, in a Ray worker: `run_experiment` in `folder`,
-    continuing its state. A retry after a worker died waits for the dead
-    attempt's lock (the kernel frees it when that process is gone)."""
+def _waiting(attempt):
+    """`attempt()`, tried again while it finds its folder locked, for up
+    to `_LOCK_WAIT_SECONDS`: the holder is a task Ray is ending (a dead
+    or stopped driver's, a dead worker's), and the kernel frees its lock
+    when its process is gone."""
     deadline = time.monotonic() + _LOCK_WAIT_SECONDS
     while True:
         try:
-            return run_experiment(
-                data, config, progress=False, log=lambda line: None,
-                strategy=strategy, state_dir=folder,
-            )
+            return attempt()
         except StateLockedError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(1.0)
+            time.sleep(0.5)
+
+
+def _run_group(run_experiment, data, config, folder, strategy):
+    """One seed's runs, in a Ray worker: `run_experiment` in `folder`,
+    continuing its state (a retry waits for the dead attempt's lock)."""
+    return _waiting(lambda: run_experiment(
+        data, config, progress=False, log=lambda line: None,
+        strategy=strategy, state_dir=folder,
+    ))

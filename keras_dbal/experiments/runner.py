@@ -87,11 +87,15 @@ def run_experiment(data, config, *, progress=True, log=print,
     """
     (x_train, y_train), (x_test, y_test) = data
     config.check_data(y_train)
-    training.choose(strategy)  # a bad name fails before any work
     if ray is not None:
+        if strategy != "auto":
+            # A bad name fails before any work. ("auto" is chosen on the
+            # workers: here it would start the driver's GPUs.)
+            training.choose(strategy)
         return _run_on_ray(data, config, ray=ray, state_dir=state_dir,
                            afresh=afresh, strategy=strategy,
                            progress=progress, log=log, on_result=on_result)
+    training.choose(strategy)  # a bad name fails before any work
     if state_dir is not None:
         _check_layout(state_dir, on_ray=False)
     num_classes = int(max(y_train.max(), y_test.max())) + 1
@@ -203,41 +207,54 @@ def _check_layout(state_dir, on_ray):
 def _run_on_ray(data, config, *, ray, state_dir, afresh, strategy,
                 progress, log, on_result):
     """`run_experiment` with each seed's runs a Ray task."""
+    from keras_dbal.distributed import ray_support
+    from keras_dbal.distributed import studies
+
+    ray_support.check_address(ray)
+    ray_support.require_ray()  # before anything is written
     if state_dir is None:
         raise ValueError(
             "An experiment on Ray needs a `state_dir`: each seed's runs "
             "keep their state there, to continue after a lost worker."
         )
-    from keras_dbal.distributed import studies
-    from keras_dbal.distributed.ray_support import require_ray
-
-    require_ray()  # before anything is written
-    runs = [(name, kind) for name, kind in config.runs()]
+    runs = list(config.runs())
     os.makedirs(state_dir, exist_ok=True)
     lock = lock_directory(state_dir)
+    reported = [0, []]  # rounds passed to on_result, and their results
+
+    def results_at(states, rounds):
+        # Each seed's state holds its whole curve: cut at `rounds`.
+        return [
+            _result(
+                (name, kind, seed),
+                group["runs"][index]["curve"][:rounds + 1],
+                group["seconds"],
+                group["runs"][index]["labelled"][
+                    :len(group["runs"][index]["labelled"])
+                    - (group["rounds_done"] - rounds) * config.query_size
+                ],
+            )
+            for index, (name, kind) in enumerate(runs)
+            for seed, group in zip(config.seeds, states, strict=True)
+        ]
+
+    def on_round(states):
+        # As in one process: once per round every seed has finished, in
+        # order, none skipped, none repeated.
+        if on_result is None or any(one is None for one in states):
+            return False
+        done = min(one["rounds_done"] for one in states)
+        # (The first call: the latest round only, as a continued run in
+        # one process reports only the rounds it runs.)
+        first = reported[0] + 1 if reported[1] else done
+        for rounds in range(first, done + 1):
+            reported[:] = [rounds, results_at(states, rounds)]
+            if on_result(list(reported[1])):
+                return True
+        return False
+
     try:
         _check_layout(state_dir, on_ray=True)
-
-        latest = []
-
-        def on_round(states):
-            if on_result is None or any(s is None for s in states):
-                return False
-            done = min(s["rounds_done"] for s in states)
-            latest[:] = [
-                _result((name, kind, seed),
-                        group["runs"][index]["curve"][:done + 1],
-                        group["seconds"],
-                        group["runs"][index]["labelled"][
-                            :len(group["runs"][index]["labelled"])
-                            - (group["rounds_done"] - done)
-                            * config.query_size
-                        ])
-                for index, (name, kind) in enumerate(runs)
-                for seed, group in zip(config.seeds, states, strict=True)
-            ]
-            return on_result(list(latest))
-
         by_seed = studies.run_on_ray(
             run_experiment, data, config, address=ray, state_dir=state_dir,
             afresh=afresh, strategy=strategy, progress=progress,
@@ -246,7 +263,7 @@ def _run_on_ray(data, config, *, ray, state_dir, afresh, strategy,
     finally:
         lock.release()
     if by_seed is None:  # stopped by on_result: the results so far
-        return latest
+        return reported[1]
     results = [
         group[index]
         for index in range(len(runs))

@@ -12,6 +12,7 @@ starts nothing, and each command imports what it needs when it runs.
 
 import argparse
 import dataclasses
+import os
 import re
 import sys
 import types
@@ -262,6 +263,11 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
+    if getattr(args, "ray", None):
+        # The driver of a study on Ray computes nothing: the GPUs are its
+        # tasks'. Started on demand, it takes none of their memory.
+        os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     try:
         _start_up()
         with warnings.catch_warnings():

@@ -135,6 +135,7 @@ def run(args):
     from keras_dbal import backend
     from keras_dbal import datasets
     from keras_dbal import experiments
+    from keras_dbal.distributed.studies import LostWorkerError
     from keras_dbal.experiments import state as experiment_state
     from keras_dbal.tools import results_files
 
@@ -185,6 +186,8 @@ def run(args):
             data, config, progress=not args.quiet, on_result=save,
             state_dir=out, afresh=not args.resume, ray=args.ray,
         )
+    except LostWorkerError as error:  # on Ray
+        raise ValueError(f"{error} (--resume {out})") from None
     except experiments.UnfinishedExperimentError as error:
         raise ValueError(
             f"{out} holds an unfinished experiment ({error.rounds_done} of "

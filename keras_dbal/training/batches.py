@@ -18,9 +18,13 @@ rows' noise. A padded fit is the unpadded one up to float rounding
 (tests/test_padded_fits.py).
 
 Padding is refused (`weighting` returns None) where it would change the
-fit: a layer whose training output depends on the other images of the
-batch (batch normalization), or a loss whose reduction this module does
-not know.
+fit: a layer whose training output or penalty depends on the other images
+of the batch (batch normalization, an activity regularizer), a loss that
+is not one of Keras's own per-image losses with a known reduction, or
+dropout noise not drawn in row order. A custom `add_loss` term computed
+from the batch is not detected: fit such a model with the `sequential`
+strategy (`model.fit`). The compiled metrics count the padding rows
+(unweighted metrics ignore sample weights); the fit's weights do not.
 """
 
 import keras
@@ -59,19 +63,39 @@ def weighting(model):
     """
     from keras_dbal.sampling.model_split import all_layers
 
-    if any(
-        isinstance(layer, keras.layers.BatchNormalization)
-        for layer in all_layers(model)
-    ):
+    if not _masks_come_in_row_order():
         return None
+    for layer in all_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization) or (
+            getattr(layer, "activity_regularizer", None) is not None
+        ):  # both see the whole batch, padding included
+            return None
     loss = getattr(model, "loss", None)
-    if isinstance(loss, str):
+    if isinstance(loss, str):  # one of Keras's, per image
         return _WEIGHTS["sum_over_batch_size"]
-    if isinstance(loss, keras.losses.Loss):
+    if (
+        isinstance(loss, keras.losses.Loss)
+        and type(loss).__module__.startswith("keras.")
+        and getattr(loss, "ignore_class", None) is None
+    ):
         return _WEIGHTS.get(loss.reduction)
-    if callable(loss):  # Keras wraps a function with the default reduction
-        return _WEIGHTS["sum_over_batch_size"]
+    # A function or a loss of one's own may reduce over the batch itself;
+    # a loss that ignores a class divides by the rows it keeps.
     return None
+
+
+def _masks_come_in_row_order():
+    """Whether the backend draws a batch's dropout noise so that its
+    first rows get the same noise in a larger batch: both do (TensorFlow's
+    Philox, JAX's partitionable threefry, its default since 0.5)."""
+    if keras.backend.backend() != "jax":
+        return True
+    import jax
+
+    return bool(
+        jax.config.jax_threefry_partitionable
+        and jax.config.jax_default_prng_impl == "threefry2x32"
+    )
 
 
 def plan(order, batch_size, weight=None):
