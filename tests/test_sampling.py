@@ -575,3 +575,22 @@ def test_replace_keeps_every_setting_but_the_changed_ones(cnn, images):
     )
     with pytest.raises(ValueError, match=r"unknown settings \['T'\]"):
         sampler.replace(T=5)
+
+
+def test_a_part_keyed_by_its_positions_scores_as_in_the_whole(digits):
+    # The masks follow (seed, key): a slice of the pool scored with its
+    # positions as keys gets the whole pool's scores at those positions,
+    # and without them other scores.
+    bald = acquisition.bald
+    (x, _), _ = digits
+    keras.utils.set_random_seed(0)
+    model = gal_cnn((8, 8, 1), seed=0)
+    sampler = MCSampler(model, 4, seed=5, chunk_size=64)
+    _, whole = sampler.score(x[:300], bald)
+    part = np.arange(170, 300)
+    _, keyed = sampler.score(x[part], bald, keys=part)
+    np.testing.assert_allclose(keyed, whole[part], rtol=1e-5, atol=1e-7)
+    _, unkeyed = sampler.score(x[part], bald)
+    assert not np.allclose(unkeyed, whole[part], rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="keys"):
+        sampler.score(x[part], bald, keys=part[:-1])

@@ -40,6 +40,7 @@ import numpy as np
 from keras_dbal import backend
 from keras_dbal.sampling.chunks import automatic_chunk_size
 from keras_dbal.sampling.chunks import check_pool
+from keras_dbal.sampling.chunks import pool_length
 from keras_dbal.sampling.forward import FoldedForward
 from keras_dbal.sampling.forward import Output
 from keras_dbal.sampling.model_io import check_one_input_one_output
@@ -254,6 +255,7 @@ class MCSampler:
         exclude=None,
         seed=None,
         verbose=0,
+        keys=None,
     ):
         """Acquisition scores of the pool items.
 
@@ -265,6 +267,10 @@ class MCSampler:
             exclude: Optional positions not to score.
             seed: Integer seed; defaults to the sampler's.
             verbose: 1 shows a progress bar.
+            keys: Optional ints `(len(pool),)`, the position each item's
+                dropout masks are keyed by (default: its position in
+                `pool`): a part of a larger pool, given its positions
+                there, scores as it does in the whole.
 
         Returns:
             `(positions, scores)`: int64 and float32 numpy arrays `(N,)`.
@@ -272,7 +278,7 @@ class MCSampler:
         positions, scores = [], []
         for chunk_positions, chunk_scores in self._scan(
             pool, Output("scores", acquisition), indices, seed, verbose,
-            exclude,
+            exclude, keys,
         ):
             positions.append(chunk_positions)
             scores.append(chunk_scores)
@@ -338,15 +344,18 @@ class MCSampler:
             seed = int(np.random.default_rng().integers(2**31 - 1))
         return int(seed) % (2**31 - 1)
 
-    def _scan(self, pool, output, indices, seed, verbose, exclude=None):
+    def _scan(self, pool, output, indices, seed, verbose, exclude=None,
+              keys=None):
         """`(positions, result)` per chunk, `result` trimmed (`scan`)."""
         check_pool(pool, self.item_shape)
+        if keys is not None:
+            keys = _checked_keys(keys, pool)
         return scan(
             self._compiled_for(output), pool, seed=self._resolve_seed(seed),
             chunk_size=self.chunk_size, indices=indices, exclude=exclude,
             item_shape=self.item_shape, input_range=self.input_range,
             dtype=input_dtype(self.model), pool_axis=output.pool_axis,
-            verbose=verbose,
+            verbose=verbose, keys=keys,
         )
 
     def _compiled_for(self, output):
@@ -355,3 +364,20 @@ class MCSampler:
                 self._passes.function_for(output), self.model.variables
             )
         return self._compiled[output]
+
+
+def _checked_keys(keys, pool):
+    """`keys` as int32, one non-negative int per item of an array pool."""
+    length = pool_length(pool)
+    keys = np.asarray(keys)
+    if (
+        length is None or keys.shape != (length,)
+        or not np.issubdtype(keys.dtype, np.integer)
+        or (keys.size and (keys.min() < 0 or keys.max() >= 2**31))
+    ):
+        raise ValueError(
+            "Invalid value received for argument `keys`: expected one "
+            "non-negative int32 position per image of an array pool "
+            f"({length}). Received shape {keys.shape}, dtype {keys.dtype}."
+        )
+    return keys.astype("int32")

@@ -25,7 +25,7 @@ __all__ = ["scan"]
 
 
 def scan(function, pool, *, seed, chunk_size, indices, exclude, item_shape,
-         input_range, dtype, pool_axis, verbose):
+         input_range, dtype, pool_axis, verbose, keys=None):
     """Yield `(positions, result)` per chunk, `result` trimmed to the
     chunk's images along `pool_axis`.
 
@@ -40,6 +40,8 @@ def scan(function, pool, *, seed, chunk_size, indices, exclude, item_shape,
         dtype: The model's input dtype.
         pool_axis: The axis of `result` along the chunk's images.
         verbose: 1 shows a progress bar.
+        keys: Optional int `(len(pool),)`: the position each item's masks
+            are keyed by (default: its position in `pool`).
     """
     length = pool_length(pool)
     if length is not None:
@@ -63,9 +65,11 @@ def scan(function, pool, *, seed, chunk_size, indices, exclude, item_shape,
             images, positions, chunk_size, dtype, item_shape, input_range,
         )
         # Masks are keyed by (seed, pool position), never by the chunk.
-        keys = np.zeros(len(images), dtype="int32")
-        keys[:len(positions)] = positions
-        result = function(images, chunk_seed, keys)
+        chunk_keys = np.zeros(len(images), dtype="int32")
+        chunk_keys[:len(positions)] = (
+            positions if keys is None else keys[positions]
+        )
+        result = function(images, chunk_seed, chunk_keys)
         if pending is not None:
             yield _fetch(pending, pool_axis, progress)
         pending = (positions, result)

@@ -1,0 +1,146 @@
+"""A pool held as a Ray Dataset, scored by an actor pool; its top n merged.
+
+`top_n_on_ray(dataset, model, "bald", n)` maps the dataset's batches
+(`Dataset.map_batches`) over `workers` Ray actors, each holding one
+`MCSampler` built once from the model, and keeps a running top n of the
+`(position, score)` pairs they emit (`RunningTopN`), so the driver never
+holds the pool or all its scores. Dropout masks are keyed by the seed and
+each image's pool position (`MCSampler.score(..., keys=)`), so the scores
+do not depend on how the pool is split into batches or actors: they are
+those `MCSampler.score` gives the whole pool in one process.
+
+The dataset has a column `image` (one array per image, the model's input
+shape) and a column `position` (the image's position in the pool, an
+int below 2**31); `pool_dataset(images)` makes one from an array.
+"""
+
+import logging
+import os
+import tempfile
+
+import numpy as np
+
+from keras_dbal import backend
+from keras_dbal.distributed.ray_support import connect
+from keras_dbal.sampling.ranking import RunningTopN
+
+__all__ = ["pool_dataset", "top_n_on_ray"]
+
+
+def pool_dataset(images, *, block_size=1024, address="auto"):
+    """A Ray Dataset of `images` with their positions: columns `image`
+    and `position`, in blocks of `block_size` images (the units Ray hands
+    to different workers).
+
+    Args:
+        images: Array `(N, ...)` of images.
+        block_size: Images per block.
+        address: The Ray cluster (`ray_support.connect`).
+    """
+    import pyarrow
+    from ray.data.extensions import ArrowTensorArray
+
+    from keras_dbal.utils import validation
+
+    block_size = validation.positive_int(block_size, "block_size")
+    ray = connect(address)
+    images = np.asarray(images)
+    return ray.data.from_arrow([
+        pyarrow.table({
+            "image": ArrowTensorArray.from_numpy(
+                images[start:start + block_size]),
+            "position": pyarrow.array(np.arange(
+                start, min(start + block_size, len(images)), dtype="int64")),
+        })
+        for start in range(0, len(images), block_size)
+    ])
+
+
+def top_n_on_ray(dataset, model, acquisition, n, *, mc_samples=20, seed=0,
+                 workers=1, batch_size=1024, chunk_size=None,
+                 input_range=None, address="auto"):
+    """The n highest-scoring images of a pool held as a Ray Dataset.
+
+    Args:
+        dataset: A Ray Dataset with columns `image` and `position`.
+        model: A built Keras model, or the path of a `.keras` file. The
+            actors load it from a file: on a cluster of several machines,
+            give a path every worker reaches.
+        acquisition: An acquisition name or function `(T, N, C) -> (N,)`
+            (see `keras_dbal.acquisition`).
+        n: Number of images to return.
+        mc_samples: T, the stochastic passes per image.
+        seed: Integer seed of the masks.
+        workers: Ray actors scoring batches, each with one sampler (and
+            one GPU where the cluster has GPUs).
+        batch_size: Images per batch an actor scores.
+        chunk_size: Images per compiled call within a batch, or None.
+        input_range: `(low, high)` every image must lie in, or None.
+        address: The Ray cluster (`ray_support.connect`).
+
+    Returns:
+        `(positions, scores)` of the chosen images, best first.
+    """
+    from keras_dbal import acquisition as acquisitions
+    from keras_dbal.utils import validation
+
+    n = validation.positive_int(n, "n")
+    workers = validation.positive_int(workers, "workers")
+    batch_size = validation.positive_int(batch_size, "batch_size")
+    acquisitions.get(acquisition)  # a bad name fails here
+    ray = connect(address)
+    gpus = 1 if ray.cluster_resources().get("GPU", 0) else 0
+    # Ray Data logs its progress every few seconds, a screen of lines.
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as folder:
+        if isinstance(model, str | os.PathLike):
+            path = os.fspath(model)
+        else:
+            path = os.path.join(folder, "model.keras")
+            model.save(path)
+        scored = dataset.map_batches(
+            _Scorer,
+            fn_constructor_kwargs={
+                "path": os.path.abspath(path),
+                "acquisition": acquisition,
+                "mc_samples": mc_samples,
+                "seed": seed,
+                "chunk_size": chunk_size,
+                "input_range": input_range,
+            },
+            batch_size=batch_size,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            num_gpus=gpus,
+            runtime_env={"env_vars": {"KERAS_BACKEND": backend.name()}},
+        )
+        best = RunningTopN(n, np.random.default_rng([seed, 1]))
+        for batch in scored.iter_batches(batch_format="numpy",
+                                         batch_size=None):
+            best.add(batch["position"], batch["score"])
+    return best.positions, best.scores
+
+
+class _Scorer:
+    """One Ray actor's sampler: a batch of images in, their scores out."""
+
+    def __init__(self, path, acquisition, mc_samples, seed, chunk_size,
+                 input_range):
+        import keras
+
+        from keras_dbal.sampling import MCSampler
+
+        model = keras.saving.load_model(path)
+        self.sampler = MCSampler(model, mc_samples, chunk_size=chunk_size,
+                                 seed=seed, input_range=input_range)
+        self.acquisition = acquisition
+
+    def __call__(self, batch):
+        from keras_dbal import acquisition as acquisitions
+
+        images = np.stack(list(batch["image"]))
+        keys = np.asarray(batch["position"])
+        local, scores = self.sampler.score(
+            images, acquisitions.get(self.acquisition), keys=keys
+        )
+        return {"position": keys[local].astype("int64"), "score": scores}
