@@ -43,8 +43,8 @@ N = 10
 def measure(args):
     import ray
 
-    from keras_dbal.distributed.scoring import pool_dataset
-    from keras_dbal.distributed.scoring import top_n_on_ray
+    from keras_dbal.distributed import pool_dataset
+    from keras_dbal.distributed import top_n_on_ray
 
     (x, _), _ = load_dataset("mnist", path=args.data)
     repeats = -(-args.pool // len(x))

@@ -32,6 +32,7 @@ __all__ = [
     "active",
     "batch_acquisition",
     "datasets",
+    "distributed",
     "experiments",
     "gal_cnn",
     "layers",
@@ -53,6 +54,7 @@ def _load_public_api():
     from keras_dbal import active
     from keras_dbal import batch_acquisition
     from keras_dbal import datasets
+    from keras_dbal import distributed
     from keras_dbal import experiments
     from keras_dbal import layers
     from keras_dbal import models

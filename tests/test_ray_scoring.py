@@ -39,8 +39,8 @@ def model():
                          [(1, 100), (2, 100), (2, 256)])
 def test_ray_scores_equal_one_process(cluster, digits, model, workers,
                                       batch_size):
-    from keras_dbal.distributed.scoring import pool_dataset
-    from keras_dbal.distributed.scoring import top_n_on_ray
+    from keras_dbal.distributed import pool_dataset
+    from keras_dbal.distributed import top_n_on_ray
 
     (x, _), _ = digits
     sampler = MCSampler(model, SAMPLES, seed=SEED)

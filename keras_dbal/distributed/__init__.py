@@ -1,4 +1,5 @@
-"""Experiments beyond one process, on Ray (`pip install "keras-dbal[ray]"`).
+"""Experiments and pools beyond one process, on Ray
+(`pip install "keras-dbal[ray]"`).
 
 Nothing here imports Ray until it is used: `import keras_dbal` and the CLI
 work without it, and asking for it without the extra says how to install
@@ -8,4 +9,12 @@ it (`ray_support.require_ray`).
   resuming from its last finished round when its worker dies or the
   driver is restarted (`run_experiment(..., ray="auto")`,
   `keras-dbal run --ray auto`).
+- `scoring`: a pool held as a Ray Dataset, scored by an actor pool, its
+  top n merged (`top_n_on_ray`, `pool_dataset`).
 """
+
+from keras_dbal.distributed.scoring import pool_dataset
+from keras_dbal.distributed.scoring import top_n_on_ray
+from keras_dbal.distributed.studies import LostWorkerError
+
+__all__ = ["LostWorkerError", "pool_dataset", "top_n_on_ray"]

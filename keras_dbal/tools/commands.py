@@ -135,7 +135,7 @@ def run(args):
     from keras_dbal import backend
     from keras_dbal import datasets
     from keras_dbal import experiments
-    from keras_dbal.distributed.studies import LostWorkerError
+    from keras_dbal.distributed import LostWorkerError
     from keras_dbal.experiments import state as experiment_state
     from keras_dbal.tools import results_files
 
