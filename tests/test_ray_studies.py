@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -196,3 +197,20 @@ def test_a_driver_killed_mid_study_is_rerun_to_the_same_results(
         assert state.read(folder)["rounds_done"] == ROUNDS
     with open(tmp_path / "results.json") as file:
         _same_runs(reference, json.load(file)["runs"])
+
+
+def test_an_address_no_cluster_answers_at_is_refused_at_once(tmp_path):
+    # Ray itself would retry for minutes, warning every few seconds.
+    from keras_dbal.distributed import ray_support
+
+    with socket.socket() as unused:  # a port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    start = time.monotonic()
+    with pytest.raises(ValueError, match="No Ray cluster answers"):
+        ray_support._check_reachable(f"127.0.0.1:{port}")
+    assert time.monotonic() - start < 5
+    for address in ("nonsense", "host:port", "", None, 3):
+        with pytest.raises(ValueError, match="argument `ray`"):
+            ray_support.check_address(address)
+            ray_support._check_reachable(address)

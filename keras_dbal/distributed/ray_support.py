@@ -47,6 +47,8 @@ def connect(address="auto"):
     check_address(address)
     ray = require_ray()
     if not ray.is_initialized():
+        if address != "auto":
+            _check_reachable(address)
         import logging
 
         # Ray's start-up notes (its token authentication is on, ...) are
@@ -57,3 +59,23 @@ def connect(address="auto"):
             logging_level=logging.ERROR,
         )
     return ray
+
+
+def _check_reachable(address, seconds=5.0):
+    """Refuse an address no cluster answers at within `seconds` (Ray
+    itself retries for minutes, printing a warning every few seconds)."""
+    import socket
+
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(
+            "Invalid value received for argument `ray`: expected 'auto' or "
+            f"a cluster address HOST:PORT. Received: ray={address!r}"
+        )
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as error:
+        raise ValueError(
+            f"No Ray cluster answers at {address} ({error}). Start one "
+            "(`ray start --head`) or give `auto` for a local one."
+        ) from None
