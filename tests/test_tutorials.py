@@ -17,6 +17,9 @@ TUTORIALS = sorted(ROOT.joinpath("tutorials").glob("*.py"))
 
 # What each tutorial's smoke run must print, and the figures it promises.
 PROMISES = {
+    "beyond_one_machine.py": (
+        "Same top 10 as one process: True", ["beyond_study.png"]
+    ),
     "bald_active_learning.py": ("With 40 labels", ["bald_learning_curve.png"]),
     "batches_and_ensembles.py": (
         "picks are copies", ["batches_duplicates.png", "batches_ensembles.png"]
