@@ -29,19 +29,21 @@ def test_padded_sizes_are_quarters_of_the_batch(size, batch_size, padded):
     assert batches.padded_size(size, batch_size) == padded
 
 
-def test_plan_pads_the_last_batch_with_zero_weights():
+def test_layout_pads_the_last_batch_with_zero_weights():
     order = np.array([4, 0, 6, 1, 5, 2, 3, 8, 7, 9, 10])  # 11 = 8 + 3
     weight = batches.weighting(_cnn(11))
-    (first, ones), (last, weights) = batches.plan(order, BATCH, weight)
-    np.testing.assert_array_equal(first, order[:8])
+    (start, stop, ones), last = batches.layout(11, BATCH, weight)
+    np.testing.assert_array_equal(
+        batches.take(order, start, stop, ones), order[:8])
     np.testing.assert_array_equal(ones, np.ones(8))
     # 3 real rows padded to 4: each real row weighs 4 / 3, so the
     # padded batch's mean loss (divided by 4) is the mean of the three.
-    np.testing.assert_array_equal(last, [7, 9, 10, 4])
-    np.testing.assert_allclose(weights, [4 / 3, 4 / 3, 4 / 3, 0])
-    unpadded = batches.plan(order, BATCH)
-    assert [len(p) for p, _ in unpadded] == [8, 3]
-    assert all(w is None for _, w in unpadded)
+    np.testing.assert_array_equal(batches.take(order, *last), [7, 9, 10, 4])
+    np.testing.assert_allclose(last[2], [4 / 3, 4 / 3, 4 / 3, 0])
+    unpadded = batches.layout(11, BATCH)
+    assert [(start, stop) for start, stop, _ in unpadded] == [(0, 8), (8, 11)]
+    assert all(weights is None for _, _, weights in unpadded)
+    assert len(batches.take(order, 8, 11, None)) == 3
 
 
 def _cnn(num_labelled, loss="sparse_categorical_crossentropy"):
@@ -55,7 +57,8 @@ def _cnn(num_labelled, loss="sparse_categorical_crossentropy"):
 
 def _train(model, x, y, orders, weight):
     for order in orders:
-        for positions, weights in batches.plan(order, BATCH, weight):
+        for start, stop, weights in batches.layout(len(x), BATCH, weight):
+            positions = batches.take(order, start, stop, weights)
             model.train_on_batch(x[positions], y[positions],
                                  sample_weight=weights)
 

@@ -4,7 +4,6 @@ however it is split into batches and actors.
 Skipped without the ray extra; one local cluster of 2 CPUs per module.
 """
 
-import logging
 
 import keras
 import numpy as np
@@ -22,14 +21,6 @@ SEED, SAMPLES, N = 3, 5, 10
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    ray.init(num_cpus=2, include_dashboard=False,
-             logging_level=logging.ERROR)
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def model():
     keras.utils.set_random_seed(0)
     return keras_dbal.gal_cnn((8, 8, 1), seed=0)
@@ -37,7 +28,7 @@ def model():
 
 @pytest.mark.parametrize(("workers", "batch_size"),
                          [(1, 100), (2, 100), (2, 256)])
-def test_ray_scores_equal_one_process(cluster, digits, model, workers,
+def test_ray_scores_equal_one_process(ray_cluster, digits, model, workers,
                                       batch_size):
     from keras_dbal.distributed import pool_dataset
     from keras_dbal.distributed import top_n_on_ray
@@ -45,10 +36,10 @@ def test_ray_scores_equal_one_process(cluster, digits, model, workers,
     (x, _), _ = digits
     sampler = MCSampler(model, SAMPLES, seed=SEED)
     positions, scores = sampler.top_n(x, bald, N)
-    dataset = pool_dataset(x, address=cluster)
+    dataset = pool_dataset(x, address=ray_cluster)
     got_positions, got_scores = top_n_on_ray(
         dataset, model, "bald", N, mc_samples=SAMPLES, seed=SEED,
-        workers=workers, batch_size=batch_size, address=cluster,
+        workers=workers, batch_size=batch_size, address=ray_cluster,
     )
     np.testing.assert_array_equal(got_positions, positions)
     np.testing.assert_allclose(got_scores, scores, rtol=1e-5, atol=1e-6)

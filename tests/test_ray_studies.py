@@ -7,7 +7,6 @@ installs it. One local cluster of 2 CPUs serves the module.
 
 import dataclasses
 import json
-import logging
 import os
 import signal
 import socket
@@ -42,14 +41,6 @@ def _config(rounds=ROUNDS):
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    ray.init(num_cpus=2, include_dashboard=False,
-             logging_level=logging.WARNING)
-    yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def reference(digits):
     return run_experiment(digits, _config(), progress=False,
                           log=lambda line: None)
@@ -65,12 +56,12 @@ def _same_runs(first, second):
         np.testing.assert_allclose(one["error"], other["error"], atol=1e-9)
 
 
-def test_a_study_on_ray_equals_one_process(cluster, digits, reference,
+def test_a_study_on_ray_equals_one_process(ray_cluster, digits, reference,
                                            tmp_path):
     seen = []
     results = run_experiment(
         digits, _config(), progress=False, log=lambda line: None,
-        state_dir=tmp_path, ray=cluster,
+        state_dir=tmp_path, ray=ray_cluster,
         on_result=lambda so_far: seen.append(so_far) and False,
     )
     _same_runs(reference, results)
@@ -88,7 +79,7 @@ def _holder(folder):
 
 
 def test_a_worker_killed_mid_round_costs_a_round_not_the_study(
-        cluster, digits, reference, tmp_path):
+        ray_cluster, digits, reference, tmp_path):
     folders = [group_folder(tmp_path, seed) for seed in SEEDS]
     killed = []
 
@@ -106,17 +97,17 @@ def test_a_worker_killed_mid_round_costs_a_round_not_the_study(
 
     results = run_experiment(
         digits, _config(), progress=False, log=lambda line: None,
-        state_dir=tmp_path, ray=cluster, on_result=kill_once,
+        state_dir=tmp_path, ray=ray_cluster, on_result=kill_once,
     )
     assert killed and _holder(killed[0]) != killed[1]  # a retry went on
     _same_runs(reference, results)
 
 
 def test_a_stopped_study_is_kept_checked_and_continued(
-        cluster, digits, reference, tmp_path):
+        ray_cluster, digits, reference, tmp_path):
     stopped = run_experiment(
         digits, _config(), progress=False, log=lambda line: None,
-        state_dir=tmp_path, ray=cluster,
+        state_dir=tmp_path, ray=ray_cluster,
         on_result=lambda so_far: len(so_far[0]["error"]) > 1,  # a round
     )
     folders = [group_folder(tmp_path, seed) for seed in SEEDS]
@@ -126,12 +117,12 @@ def test_a_stopped_study_is_kept_checked_and_continued(
     # A fresh start drops nothing while a seed has rounds to go.
     with pytest.raises(state.UnfinishedExperimentError):
         run_experiment(digits, _config(), progress=False,
-                       state_dir=tmp_path, ray=cluster, afresh=True)
+                       state_dir=tmp_path, ray=ray_cluster, afresh=True)
     # Other settings are refused before any task runs or result is given.
     other = dataclasses.replace(_config(), query_size=4)
     with pytest.raises(ValueError, match="query_size"):
         run_experiment(digits, other, progress=False, state_dir=tmp_path,
-                       ray=cluster, on_result=pytest.fail)
+                       ray=ray_cluster, on_result=pytest.fail)
     assert [state.read(f)["rounds_done"] for f in folders] == done
     # One process will not take a Ray study's folder.
     with pytest.raises(ValueError, match="on Ray"):
@@ -139,7 +130,7 @@ def test_a_stopped_study_is_kept_checked_and_continued(
                        state_dir=tmp_path)
     results = run_experiment(digits, _config(), progress=False,
                              log=lambda line: None, state_dir=tmp_path,
-                             ray=cluster)
+                             ray=ray_cluster)
     _same_runs(reference, results)
 
 
@@ -166,9 +157,9 @@ def _cli(out, address):
 
 
 def test_a_driver_killed_mid_study_is_rerun_to_the_same_results(
-        cluster, reference, tmp_path):
+        ray_cluster, reference, tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    driver = subprocess.Popen(_cli(tmp_path, cluster), env=env,
+    driver = subprocess.Popen(_cli(tmp_path, ray_cluster), env=env,
                               stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True)
     folders = [group_folder(tmp_path, seed) for seed in SEEDS]
@@ -187,7 +178,7 @@ def test_a_driver_killed_mid_study_is_rerun_to_the_same_results(
     done = [state.read(f)["rounds_done"] for f in folders]
     assert min(done) >= 1
 
-    rerun = subprocess.run(_cli(tmp_path, cluster), env=env,
+    rerun = subprocess.run(_cli(tmp_path, ray_cluster), env=env,
                            capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     # Each seed went on from the rounds it had, not from the start.

@@ -2,7 +2,9 @@
 
 import importlib.util
 
-__all__ = ["INSTALL", "check_address", "connect", "require_ray"]
+__all__ = [
+    "INSTALL", "check_address", "connect", "require_ray", "worker_options",
+]
 
 INSTALL = 'pip install "keras-dbal[ray]"'
 
@@ -79,3 +81,25 @@ def _check_reachable(address, seconds=5.0):
             f"No Ray cluster answers at {address} ({error}). Start one "
             "(`ray start --head`) or give `auto` for a local one."
         ) from None
+
+
+def worker_options(ray):
+    """What every keras_dbal task or actor asks Ray for: one GPU where the
+    cluster has GPUs, and this process's Keras backend (TensorFlow's
+    start-up notes off).
+
+    Args:
+        ray: The connected `ray` module.
+    """
+    import os
+
+    from keras_dbal import backend
+
+    return {
+        "num_gpus": 1 if ray.cluster_resources().get("GPU", 0) else 0,
+        "runtime_env": {"env_vars": {
+            "KERAS_BACKEND": backend.name(),
+            "TF_CPP_MIN_LOG_LEVEL": os.environ.get(
+                "TF_CPP_MIN_LOG_LEVEL", "3"),
+        }},
+    }

@@ -20,8 +20,8 @@ import tempfile
 
 import numpy as np
 
-from keras_dbal import backend
 from keras_dbal.distributed.ray_support import connect
+from keras_dbal.distributed.ray_support import worker_options
 from keras_dbal.sampling.ranking import RunningTopN
 
 __all__ = ["pool_dataset", "top_n_on_ray"]
@@ -88,8 +88,9 @@ def top_n_on_ray(dataset, model, acquisition, n, *, mc_samples=20, seed=0,
     workers = validation.positive_int(workers, "workers")
     batch_size = validation.positive_int(batch_size, "batch_size")
     acquisitions.get(acquisition)  # a bad name fails here
+    validation.positive_int(mc_samples, "mc_samples")
+    validation.seed(seed)
     ray = connect(address)
-    gpus = 1 if ray.cluster_resources().get("GPU", 0) else 0
     # Ray Data logs its progress every few seconds, a screen of lines.
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as folder:
@@ -111,8 +112,7 @@ def top_n_on_ray(dataset, model, acquisition, n, *, mc_samples=20, seed=0,
             batch_size=batch_size,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=workers),
-            num_gpus=gpus,
-            runtime_env={"env_vars": {"KERAS_BACKEND": backend.name()}},
+            **worker_options(ray),
         )
         best = RunningTopN(n, np.random.default_rng([seed, 1]))
         for batch in scored.iter_batches(batch_format="numpy",
@@ -128,19 +128,18 @@ class _Scorer:
                  input_range):
         import keras
 
+        from keras_dbal import acquisition as acquisitions
         from keras_dbal.sampling import MCSampler
 
         model = keras.saving.load_model(path)
         self.sampler = MCSampler(model, mc_samples, chunk_size=chunk_size,
                                  seed=seed, input_range=input_range)
-        self.acquisition = acquisition
+        self.acquisition = acquisitions.get(acquisition)
 
     def __call__(self, batch):
-        from keras_dbal import acquisition as acquisitions
-
-        images = np.stack(list(batch["image"]))
+        # A fixed-shape tensor column arrives as one array, no copy.
+        images = np.asarray(batch["image"])
         keys = np.asarray(batch["position"])
-        local, scores = self.sampler.score(
-            images, acquisitions.get(self.acquisition), keys=keys
-        )
+        local, scores = self.sampler.score(images, self.acquisition,
+                                           keys=keys)
         return {"position": keys[local].astype("int64"), "score": scores}

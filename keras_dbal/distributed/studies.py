@@ -21,8 +21,8 @@ import dataclasses
 import os
 import time
 
-from keras_dbal import backend
 from keras_dbal.distributed.ray_support import connect
+from keras_dbal.distributed.ray_support import worker_options
 from keras_dbal.experiments import state
 from keras_dbal.saving.locking import StateLockedError
 from keras_dbal.saving.locking import lock_directory
@@ -80,16 +80,9 @@ def run_on_ray(run, data, config, *, address, state_dir, afresh, strategy,
                 f"continuing from round {one['rounds_done']} of "
                 f"{config.rounds}" if one else "starting"
             ), flush=True)
-    options = {
-        "max_retries": MAX_RETRIES,
-        "num_gpus": 1 if ray.cluster_resources().get("GPU", 0) else 0,
-        "runtime_env": {"env_vars": {
-            "KERAS_BACKEND": backend.name(),
-            "TF_CPP_MIN_LOG_LEVEL": os.environ.get(
-                "TF_CPP_MIN_LOG_LEVEL", "3"),
-        }},
-    }
-    task = ray.remote(_run_group).options(**options)
+    task = ray.remote(_run_group).options(
+        max_retries=MAX_RETRIES, **worker_options(ray)
+    )
     data_ref = ray.put(data)
     tasks = [
         task.remote(run, data_ref, one, folder, strategy)
@@ -141,11 +134,8 @@ def _prepare_groups(folders, configs, digest, afresh):
         saved = [state.read(folder) for folder in folders]
         if afresh:
             for folder, one in zip(folders, saved, strict=True):
-                if one and one["rounds_done"] < one["config"]["rounds"]:
-                    raise state.UnfinishedExperimentError(
-                        os.path.dirname(folder), one["rounds_done"],
-                        one["config"]["rounds"],
-                    )
+                if one is not None:
+                    state.refuse_unfinished(one, os.path.dirname(folder))
             for folder in folders:
                 state.start_afresh(folder)  # finished: removed
             return [None] * len(folders)

@@ -33,6 +33,7 @@ __all__ = [
     "data_digest",
     "describe",
     "read",
+    "refuse_unfinished",
     "UnfinishedExperimentError",
     "restore",
     "start_afresh",
@@ -196,11 +197,17 @@ def start_afresh(directory):
     saved = read(directory)
     if saved is None:
         return
+    refuse_unfinished(saved, directory)
+    os.remove(os.path.join(directory, FILE))
+
+
+def refuse_unfinished(saved, directory):
+    """Raise `UnfinishedExperimentError` if the state `saved` (read from
+    `directory`) has rounds to go."""
     if saved["rounds_done"] < saved["config"]["rounds"]:
         raise UnfinishedExperimentError(
             directory, saved["rounds_done"], saved["config"]["rounds"]
         )
-    os.remove(os.path.join(directory, FILE))
 
 
 def check_matches(state, config, digest, directory):

@@ -367,17 +367,14 @@ class MCSampler:
 
 
 def _checked_keys(keys, pool):
-    """`keys` as int32, one non-negative int per item of an array pool."""
+    """`keys` as int32: one distinct position in `[0, 2**31)` per image of
+    an array pool."""
     length = pool_length(pool)
-    keys = np.asarray(keys)
-    if (
-        length is None or keys.shape != (length,)
-        or not np.issubdtype(keys.dtype, np.integer)
-        or (keys.size and (keys.min() < 0 or keys.max() >= 2**31))
-    ):
+    keys = validation.indices(keys, "keys", 2**31)
+    if length is None or len(keys) != length:
         raise ValueError(
             "Invalid value received for argument `keys`: expected one "
-            "non-negative int32 position per image of an array pool "
-            f"({length}). Received shape {keys.shape}, dtype {keys.dtype}."
+            f"position per image of an array pool ({length}). Received "
+            f"{len(keys)}."
         )
     return keys.astype("int32")

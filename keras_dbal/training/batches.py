@@ -30,7 +30,7 @@ strategy (`model.fit`). The compiled metrics count the padding rows
 import keras
 import numpy as np
 
-__all__ = ["padded_size", "plan", "weighting"]
+__all__ = ["layout", "padded_size", "take", "weighting"]
 
 # Reductions whose padded loss equals the unpadded one with weights of
 # `weight(real, padded)` on the real rows and 0 on the padding.
@@ -98,33 +98,48 @@ def _masks_come_in_row_order():
     )
 
 
-def plan(order, batch_size, weight=None):
-    """The batches of one epoch, in `order`: `[(positions, weights)]`.
+def layout(num_items, batch_size, weight=None):
+    """Every epoch's batches of `num_items` labels: `[(start, stop,
+    weights)]`, the same for every epoch (only the order changes), so a
+    fit computes it once.
 
-    Every batch but the last holds `batch_size` positions. Without
-    `weight`, the last holds the rest and `weights` is None throughout.
-    With it, the last is padded to `padded_size` with position
-    `order[0]` weighted 0, and every batch has weights (1 for a full
-    batch).
+    Every batch but the last holds `batch_size` positions of the order.
+    Without `weight`, the last holds the rest and `weights` is None
+    throughout. With it, the last is padded to `padded_size` (see
+    `take`), and every batch has weights: 1 for a full batch, the
+    `weight` of a real image and 0 for padding in the last.
 
     Args:
-        order: `(N,)` positions of the labelled set, one epoch's order.
+        num_items: The labelled set's size.
         batch_size: Images per step.
         weight: A `weighting` result, or None for no padding.
     """
-    order = np.asarray(order, dtype="int32")
     batches = []
-    for start in range(0, len(order), batch_size):
-        positions = order[start:start + batch_size]
-        if weight is None:
-            batches.append((positions, None))
-            continue
-        real = len(positions)
-        padded = real if real == batch_size else padded_size(real, batch_size)
-        weights = np.zeros(padded, dtype="float32")
-        weights[:real] = 1.0 if real == padded else weight(real, padded)
-        positions = np.concatenate(
-            [positions, np.full(padded - real, order[0], dtype="int32")]
-        )
-        batches.append((positions, weights))
+    for start in range(0, num_items, batch_size):
+        stop = min(start + batch_size, num_items)
+        weights = None
+        if weight is not None:
+            real = stop - start
+            padded = (real if real == batch_size
+                      else padded_size(real, batch_size))
+            weights = np.zeros(padded, dtype="float32")
+            weights[:real] = 1.0 if real == padded else weight(real, padded)
+        batches.append((start, stop, weights))
     return batches
+
+
+def take(order, start, stop, weights):
+    """One batch's positions of an epoch's `order`: `order[start:stop]`,
+    padded to `len(weights)` with `order[0]` (weighted 0).
+
+    Args:
+        order: `(N,)` positions of the labelled set, one epoch's order.
+        start, stop, weights: One entry of `layout`.
+    """
+    positions = order[start:stop]
+    if weights is None or len(weights) == len(positions):
+        return positions
+    return np.concatenate([
+        positions,
+        np.full(len(weights) - len(positions), order[0], positions.dtype),
+    ])

@@ -74,10 +74,12 @@ def jax_fit(model, batch_size):
 
     def fit(target, x, y, orders):
         state, strengths = _jax_state(target), _strengths(target)
+        layout = batches.layout(len(x), batch_size, weight)
 
         def run(order):
             nonlocal state
-            for positions, weights in batches.plan(order, batch_size, weight):
+            for start, stop, weights in layout:
+                positions = batches.take(order, start, stop, weights)
                 state = step(
                     state, strengths, x[positions], y[positions], weights
                 )
@@ -93,7 +95,9 @@ def jax_lockstep(models, batch_size):
     import jax.numpy as jnp
 
     # The first model's step is pure: it serves every run's state.
-    step = jax.jit(jax.vmap(_jax_step(models[0])))
+    # One batch layout, so one set of weights for all K runs.
+    step = jax.jit(jax.vmap(_jax_step(models[0]),
+                            in_axes=(0, 0, 0, 0, None)))
     weight = batches.weighting(models[0])
 
     def fit(xs, ys, orders):
@@ -103,18 +107,14 @@ def jax_lockstep(models, batch_size):
         )
         strengths = np.stack([_strengths(model) for model in models])
         runs = np.arange(len(models))[:, None]
+        layout = batches.layout(xs.shape[1], batch_size, weight)
 
         def run(order):
             nonlocal stacked
-            plans = [
-                batches.plan(one, batch_size, weight) for one in order
-            ]
-            for batch in zip(*plans, strict=True):
-                positions = np.stack([positions for positions, _ in batch])
-                weights = (
-                    None if weight is None
-                    else np.stack([weights for _, weights in batch])
-                )
+            for start, stop, weights in layout:
+                positions = np.stack([
+                    batches.take(one, start, stop, weights) for one in order
+                ])
                 stacked = step(
                     stacked, strengths, xs[runs, positions],
                     ys[runs, positions], weights,
