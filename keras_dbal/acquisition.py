@@ -18,10 +18,12 @@ Reference:
 import numbers
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_dbal import acquisition_registry
 from keras_dbal import backend
+from keras_dbal import keyed_random
 
 __all__ = [
     "bald",
@@ -164,7 +166,7 @@ def least_confidence(probs):
     return 1.0 - ops.max(ops.mean(probs, axis=0), axis=-1)
 
 
-def random(probs, seed=None):
+def random(probs, seed=None, positions=None):
     """Uniform random scores, the baseline of Gal et al. (2017).
 
     `score ~ U(0, 1)`, independent of `probs` (which only sets N). The
@@ -178,14 +180,35 @@ def random(probs, seed=None):
             `keras.random.SeedGenerator`, None for Keras's global one, or
             an int32 seed pair tensor `(2,)`, which `MCSampler` passes
             inside its compiled function (see `MCSampler.score`).
+        positions: Integer `(N,)` keys of the items, their positions in
+            the pool, or None. With an integer seed or a seed pair, an
+            item's score then depends on `(seed, position)` alone, not on
+            the other items scored with it (`MCSampler` passes them, so
+            its random scores do not depend on how the pool is chunked).
 
     Returns:
         Scores, `(N,)`.
     """
     shape = (ops.shape(probs)[1],)
+    if isinstance(seed, bool) or (
+        positions is not None
+        and (seed is None or isinstance(seed, keras.random.SeedGenerator))
+    ):
+        raise ValueError(
+            "Invalid value received for argument `seed`. Expected an "
+            "integer, or an int32 seed pair when `positions` are given. "
+            f"Received: seed={seed!r}"
+        )
     if seed is None or isinstance(seed, keras.random.SeedGenerator):
         return keras.random.uniform(shape, seed=seed)
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+    if positions is not None:
+        if isinstance(seed, numbers.Integral):
+            # The pair MCSampler makes of an integer seed.
+            seed = np.array([int(seed) % (2**31 - 1), 0], dtype="int32")
+        return keyed_random.keyed_uniform(
+            seed, ops.cast(positions, "int32")
+        )
+    if isinstance(seed, numbers.Integral):
         return keras.random.uniform(shape, seed=int(seed))
     # A seed tensor: 24 random bits per score, drawn statelessly.
     bits = ops.right_shift(backend.stateless_bits(shape, seed), 8)

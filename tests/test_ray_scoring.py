@@ -43,3 +43,63 @@ def test_ray_scores_equal_one_process(ray_cluster, digits, model, workers,
     )
     np.testing.assert_array_equal(got_positions, positions)
     np.testing.assert_allclose(got_scores, scores, rtol=1e-5, atol=1e-6)
+
+
+def test_images_at_returns_the_images_in_the_order_asked(ray_cluster, digits):
+    from keras_dbal.distributed import images_at
+    from keras_dbal.distributed import pool_dataset
+
+    (x, _), _ = digits
+    dataset = pool_dataset(x, block_size=100, address=ray_cluster)
+    wanted = np.array([5, 1_000, 0, 299, 17])
+    np.testing.assert_array_equal(images_at(dataset, wanted), x[wanted])
+    with pytest.raises(ValueError, match=r"\[100000\] are not in"):
+        images_at(dataset, [3, 100_000])
+
+
+def test_images_at_refuses_a_dataset_with_a_position_twice(ray_cluster,
+                                                           digits):
+    from keras_dbal.distributed import images_at
+
+    (x, _), _ = digits
+    twice = ray.data.from_items([
+        {"image": x[0], "position": 4}, {"image": x[1], "position": 4},
+    ])
+    with pytest.raises(ValueError, match=r"positions \[4\] appear more"):
+        images_at(twice, [4])
+
+
+def test_ray_batchbald_equals_one_process(ray_cluster, digits, model):
+    from keras_dbal.batch_acquisition import BatchBALD
+    from keras_dbal.distributed import batchbald_on_ray
+    from keras_dbal.distributed import pool_dataset
+
+    (x, _), _ = digits
+    batchbald = BatchBALD(num_candidates=40, num_configurations=500)
+    # What ActiveLearner.query chooses from the whole pool in one process.
+    positions, gains = batchbald.select(
+        MCSampler(model, SAMPLES), x, np.arange(len(x)), 4, exclude=None,
+        seed=SEED, verbose=0,
+    )
+    got_positions, got_gains = batchbald_on_ray(
+        pool_dataset(x, address=ray_cluster), model, 4,
+        acquisition=batchbald, mc_samples=SAMPLES, seed=SEED,
+        workers=2, batch_size=100, address=ray_cluster,
+    )
+    np.testing.assert_array_equal(got_positions, positions)
+    np.testing.assert_allclose(got_gains, gains, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("acquisition", "match"), [
+    ("batchbald", "Expected a BatchBALD"),
+    ("unbounded", "needs `num_candidates`"),
+])
+def test_ray_batchbald_refuses_what_it_cannot_run(model, acquisition,
+                                                  match):
+    from keras_dbal.batch_acquisition import BatchBALD
+    from keras_dbal.distributed import batchbald_on_ray
+
+    if acquisition == "unbounded":
+        acquisition = BatchBALD(num_candidates=None)
+    with pytest.raises(ValueError, match=match):
+        batchbald_on_ray(None, model, 4, acquisition=acquisition)

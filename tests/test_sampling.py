@@ -396,6 +396,24 @@ def test_random_acquisition_follows_the_samplers_seed(cnn, images):
     assert abs(many.mean() - 0.5) < 0.03
 
 
+def test_random_acquisition_is_keyed_by_position_not_by_chunk(cnn, images):
+    # Through the sampler, random acquisition gets the images' positions:
+    # every chunk size gives the same scores, and a part of the pool
+    # scored with its positions as keys gets the whole pool's scores.
+    whole = MCSampler(cnn, T, chunk_size=len(images), seed=0)
+    expected = whole.score(images, acquisition.random, seed=1)[1]
+    for chunk_size in (1, 5, 8):
+        sampler = MCSampler(cnn, T, chunk_size=chunk_size, seed=0)
+        np.testing.assert_array_equal(
+            sampler.score(images, acquisition.random, seed=1)[1], expected
+        )
+    part = np.array([20, 2, 11])
+    np.testing.assert_array_equal(
+        whole.score(images[part], acquisition.random, seed=1, keys=part)[1],
+        expected[part],
+    )
+
+
 def test_automatic_chunk_keeps_small_models_at_8192_folded_rows():
     assert MCSampler(gal_cnn((28, 28, 1), seed=0), 20).chunk_size == 409
 

@@ -10,11 +10,19 @@ it (`ray_support.require_ray`).
   driver is restarted (`run_experiment(..., ray="auto")`,
   `keras-dbal run --ray auto`).
 - `scoring`: a pool held as a Ray Dataset, scored by an actor pool, its
-  top n merged (`top_n_on_ray`, `pool_dataset`).
+  top n merged (`top_n_on_ray`, `pool_dataset`), the chosen images
+  fetched (`images_at`).
+- `batch_selection`: BatchBALD over such a pool, its BALD pre-selection
+  on the actor pool (`batchbald_on_ray`).
 """
 
+from keras_dbal.distributed.batch_selection import batchbald_on_ray
+from keras_dbal.distributed.scoring import images_at
 from keras_dbal.distributed.scoring import pool_dataset
 from keras_dbal.distributed.scoring import top_n_on_ray
 from keras_dbal.distributed.studies import LostWorkerError
 
-__all__ = ["LostWorkerError", "pool_dataset", "top_n_on_ray"]
+__all__ = [
+    "LostWorkerError", "batchbald_on_ray", "images_at", "pool_dataset",
+    "top_n_on_ray",
+]

@@ -12,6 +12,8 @@ those `MCSampler.score` gives the whole pool in one process.
 The dataset has a column `image` (one array per image, the model's input
 shape) and a column `position` (the image's position in the pool, an
 int below 2**31); `pool_dataset(images)` makes one from an array.
+`images_at(dataset, positions)` fetches the chosen images (to show an
+oracle, or to sample them again) without collecting the pool.
 """
 
 import logging
@@ -24,7 +26,7 @@ from keras_dbal.distributed.ray_support import connect
 from keras_dbal.distributed.ray_support import worker_options
 from keras_dbal.sampling.ranking import RunningTopN
 
-__all__ = ["pool_dataset", "top_n_on_ray"]
+__all__ = ["images_at", "pool_dataset", "top_n_on_ray"]
 
 
 def pool_dataset(images, *, block_size=1024, address="auto"):
@@ -119,6 +121,60 @@ def top_n_on_ray(dataset, model, acquisition, n, *, mc_samples=20, seed=0,
                                          batch_size=None):
             best.add(batch["position"], batch["score"])
     return best.positions, best.scores
+
+
+def images_at(dataset, positions):
+    """The images of a Ray Dataset at some pool positions, in their order.
+
+    One pass over the dataset keeps the rows whose `position` is wanted
+    (`Dataset.map_batches`, in Ray's workers); only those reach this
+    process.
+
+    Args:
+        dataset: A Ray Dataset with columns `image` and `position`.
+        positions: Distinct integer positions.
+
+    Returns:
+        Array `(len(positions), ...)` of images.
+
+    Raises:
+        ValueError: a position is not in the dataset, or is there twice.
+    """
+    from keras_dbal.utils import validation
+
+    positions = validation.indices(positions, "positions", None)
+    wanted = np.unique(positions)
+    def rows_at(batch):
+        # Defined here, so that Ray's workers unpickle it without
+        # importing keras_dbal (and Keras).
+        rows = np.isin(np.asarray(batch["position"]), wanted)
+        return {"image": np.asarray(batch["image"])[rows],
+                "position": np.asarray(batch["position"])[rows]}
+
+    parts = [
+        batch for batch in dataset.map_batches(
+            rows_at, batch_format="numpy"
+        ).iter_batches(batch_format="numpy", batch_size=None)
+        if len(batch["position"])
+    ]
+    found = np.concatenate(
+        [np.asarray(batch["position"]) for batch in parts]
+        or [np.zeros(0, "int64")]
+    )
+    values, counts = np.unique(found, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(
+            f"Invalid value received for argument `dataset`: positions "
+            f"{values[counts > 1][:10].tolist()} appear more than once."
+        )
+    missing = np.setdiff1d(wanted, found)
+    if missing.size:
+        raise ValueError(
+            f"Invalid value received for argument `positions`: "
+            f"{missing[:10].tolist()} are not in the dataset."
+        )
+    images = np.concatenate([np.asarray(batch["image"]) for batch in parts])
+    return images[np.argsort(found)][np.searchsorted(wanted, positions)]
 
 
 class _Scorer:

@@ -224,23 +224,25 @@ class FoldedForward:
         `samples`.
 
         An acquisition function with a `seed` argument (random
-        acquisition) gets a seed folded from the sampler's and the
-        chunk's first pool position, so its draws follow the sampler's
-        seed too (and, unlike the masks, the chunking).
+        acquisition) gets a seed folded from the sampler's, so its draws
+        follow the sampler's seed too; one that also takes `positions`
+        gets the images' pool positions, which key its draws as they key
+        the masks: its scores then do not depend on the chunking either.
         """
-        try:
-            takes_seed = "seed" in inspect.signature(acquisition).parameters
-        except (TypeError, ValueError):  # a builtin without a signature
-            takes_seed = False
+        parameters = _parameters(acquisition)
+        takes_seed = "seed" in parameters
+        takes_positions = takes_seed and "positions" in parameters
 
         def function(images, seed, positions):
             probs = self.samples(images, seed, positions)
-            if takes_seed:
-                # A stream of its own per chunk, keyed by the chunk's
-                # first position (its masks need no such key).
-                stream = fold_in(fold_in(seed, _SCORE_STREAM), positions[0])
-                return acquisition(probs, seed=stream)
-            return acquisition(probs)
+            if not takes_seed:
+                return acquisition(probs)
+            stream = fold_in(seed, _SCORE_STREAM)
+            if takes_positions:
+                return acquisition(probs, seed=stream, positions=positions)
+            # Without positions, a stream of its own per chunk, keyed by
+            # the chunk's first position.
+            return acquisition(probs, seed=fold_in(stream, positions[0]))
 
         return function
 
@@ -271,3 +273,12 @@ class FoldedForward:
 
 def _identity(layer, inputs):
     return inputs
+
+
+def _parameters(function):
+    """The names of `function`'s parameters (none for a builtin without
+    a signature)."""
+    try:
+        return inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return {}
