@@ -24,6 +24,7 @@ from keras import ops
 from keras_dbal import acquisition_registry
 from keras_dbal import backend
 from keras_dbal import keyed_random
+from keras_dbal.utils import validation
 
 __all__ = [
     "bald",
@@ -180,39 +181,65 @@ def random(probs, seed=None, positions=None):
             `keras.random.SeedGenerator`, None for Keras's global one, or
             an int32 seed pair tensor `(2,)`, which `MCSampler` passes
             inside its compiled function (see `MCSampler.score`).
-        positions: Integer `(N,)` keys of the items, their positions in
-            the pool, or None. With an integer seed or a seed pair, an
-            item's score then depends on `(seed, position)` alone, not on
-            the other items scored with it (`MCSampler` passes them, so
-            its random scores do not depend on how the pool is chunked).
+        positions: Distinct integer `(N,)` keys of the items in
+            `[0, 2**31)`, their positions in the pool, or None. With them
+            (and an integer seed or a seed pair), an item's score depends
+            on `(seed, position)` alone, not on the other items scored
+            with it: `MCSampler` passes them, with a seed pair folded from
+            its own, so its random scores do not depend on how the pool is
+            chunked.
 
     Returns:
         Scores, `(N,)`.
     """
     shape = (ops.shape(probs)[1],)
-    if isinstance(seed, bool) or (
-        positions is not None
-        and (seed is None or isinstance(seed, keras.random.SeedGenerator))
-    ):
-        raise ValueError(
-            "Invalid value received for argument `seed`. Expected an "
-            "integer, or an int32 seed pair when `positions` are given. "
-            f"Received: seed={seed!r}"
-        )
-    if seed is None or isinstance(seed, keras.random.SeedGenerator):
-        return keras.random.uniform(shape, seed=seed)
+    if positions is None:
+        if seed is None or isinstance(seed, keras.random.SeedGenerator):
+            return keras.random.uniform(shape, seed=seed)
+    seed = _seed_pair(seed, keyed=positions is not None)
     if positions is not None:
-        if isinstance(seed, numbers.Integral):
-            # The pair MCSampler makes of an integer seed.
-            seed = np.array([int(seed) % (2**31 - 1), 0], dtype="int32")
-        return keyed_random.keyed_uniform(
-            seed, ops.cast(positions, "int32")
-        )
-    if isinstance(seed, numbers.Integral):
-        return keras.random.uniform(shape, seed=int(seed))
+        positions = _positions(positions, shape[0])
+        return keyed_random.keyed_uniform(seed, positions)
+    if isinstance(seed, int):
+        return keras.random.uniform(shape, seed=seed)
     # A seed tensor: 24 random bits per score, drawn statelessly.
     bits = ops.right_shift(backend.stateless_bits(shape, seed), 8)
     return ops.cast(bits, "float32") * (1.0 / (1 << 24))
+
+
+def _seed_pair(seed, keyed):
+    """`random`'s seed: an int (a seed pair when `keyed`: the pair
+    `(seed mod 2**31 - 1, 0)`, as `MCSampler` makes of an integer seed)
+    or a `(2,)` seed tensor, else a `ValueError`."""
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        if not keyed:
+            return int(seed)
+        return np.array([int(seed) % (2**31 - 1), 0], dtype="int32")
+    if (
+        seed is None or isinstance(seed, bool | keras.random.SeedGenerator)
+        or tuple(ops.shape(seed)) != (2,)
+    ):
+        raise ValueError(
+            "Invalid value received for argument `seed`. Expected an "
+            "integer or an int32 seed pair `(2,)`"
+            + (" when `positions` are given" if keyed else "")
+            + f". Received: seed={seed!r}"
+        )
+    return seed
+
+
+def _positions(positions, num_items):
+    """`random`'s `positions` as int32 keys, checked where they are known
+    (arrays; a traced tensor is the sampler's own)."""
+    if not keras.ops.is_tensor(positions):
+        positions = validation.indices(positions, "positions", 2**31)
+        if isinstance(num_items, int) and len(positions) != num_items:
+            raise ValueError(
+                "Invalid value received for argument `positions`. Expected "
+                f"one per item ({num_items}). Received: "
+                f"{len(positions)} positions."
+            )
+    return ops.cast(positions, "int32")
 
 
 # Functions that measure model (epistemic) uncertainty, and so mean nothing

@@ -54,7 +54,6 @@ def keyed_words(shape, seed, positions=None):
     return _mix(ops.bitwise_xor(item, place))
 
 
-
 def keyed_uniform(seed, positions):
     """One float32 in [0, 1) per position: the top 24 bits of its single
     word (`keyed_words`), divided by 2**24.
@@ -62,12 +61,16 @@ def keyed_uniform(seed, positions):
     Args:
         seed: int32 seed pair `(2,)`.
         positions: int32 `(N,)` keys.
+
+    Returns:
+        float32 `(N,)`.
     """
     num_items = ops.shape(positions)[0]
     words = ops.reshape(keyed_words((1, 1, num_items), seed, positions),
                         (num_items,))
     bits = ops.right_shift(words, ops.convert_to_tensor(np.uint32(8)))
     return ops.cast(bits, "float32") * (1.0 / (1 << 24))
+
 
 def _mix(x):
     """Wellons's lowbias32 on uint32 tensors."""

@@ -250,11 +250,20 @@ def test_random_with_positions_scores_each_position_alone():
     assert abs((whole < 0.25).mean() - 0.25) < 0.02
 
 
-@pytest.mark.parametrize("seed", [None, True, keras.random.SeedGenerator(1)])
-def test_random_with_positions_needs_a_fixed_seed(seed):
-    with pytest.raises(ValueError, match="seed"):
+@pytest.mark.parametrize(("seed", "positions", "match"), [
+    (None, [0, 1, 2], "`seed`"),
+    (True, [0, 1, 2], "`seed`"),
+    (keras.random.SeedGenerator(1), [0, 1, 2], "`seed`"),
+    (1.5, None, "`seed`"),
+    (3, [0, 1], "one per item"),
+    (3, [0.5, 1.0, 2.0], "integer positions"),
+    (3, [0, 1, 1], "more than once"),
+    (3, [0, 1, 2**31], "positions in"),
+])
+def test_random_refuses_bad_seeds_and_positions(seed, positions, match):
+    with pytest.raises(ValueError, match=match):
         acquisition.random(np.zeros((1, 3, 2)), seed=seed,
-                           positions=np.arange(3))
+                           positions=positions)
 
 
 def test_random_acquisition_is_one_function_for_every_caller():

@@ -88,18 +88,3 @@ def test_ray_batchbald_equals_one_process(ray_cluster, digits, model):
     )
     np.testing.assert_array_equal(got_positions, positions)
     np.testing.assert_allclose(got_gains, gains, rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.parametrize(("acquisition", "match"), [
-    ("batchbald", "Expected a BatchBALD"),
-    ("unbounded", "needs `num_candidates`"),
-])
-def test_ray_batchbald_refuses_what_it_cannot_run(model, acquisition,
-                                                  match):
-    from keras_dbal.batch_acquisition import BatchBALD
-    from keras_dbal.distributed import batchbald_on_ray
-
-    if acquisition == "unbounded":
-        acquisition = BatchBALD(num_candidates=None)
-    with pytest.raises(ValueError, match=match):
-        batchbald_on_ray(None, model, 4, acquisition=acquisition)

@@ -377,7 +377,7 @@ def test_empty_pool_is_an_error(cnn):
 
 def test_random_acquisition_follows_the_samplers_seed(cnn, images):
     # Random scores are drawn inside the compiled function from the
-    # chunk's seed: reproducible, new per seed, uniform, any chunking.
+    # sampler's seed: reproducible, new per seed, uniform.
     sampler = MCSampler(cnn, T, chunk_size=8, seed=0)
     first = sampler.score(images, acquisition.random, seed=1)[1]
     np.testing.assert_array_equal(

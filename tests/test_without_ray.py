@@ -49,3 +49,62 @@ def test_run_experiment_on_ray_says_how_to_install_it(tmp_path):
         "    print(error)\n"
     )
     assert 'pip install "keras-dbal[ray]"' in done.stdout, done.stderr
+
+
+@pytest.fixture
+def no_ray(monkeypatch):
+    """`ray` unimportable in this process: what is checked before Ray is
+    needed gets its own error, anything later another one."""
+    monkeypatch.setitem(sys.modules, "ray", None)
+
+
+@pytest.fixture(scope="module")
+def cnn():
+    from keras_dbal import gal_cnn
+
+    return gal_cnn((8, 8, 1), num_classes=3, seed=0)
+
+
+@pytest.mark.parametrize(("arguments", "match"), [
+    ({"acquisition": "bald_ish"}, "bald_ish"),
+    ({"chunk_size": 0}, "chunk_size"),
+    ({"input_range": (1, 0)}, "input_range"),
+    ({"mc_samples": -1}, "mc_samples"),
+    ({"seed": 1.5}, "seed"),
+    ({"workers": 0}, "workers"),
+    ({"model": "no/such/model.keras"}, "no file at"),
+    ({"deterministic": True}, "no MCDropout layer"),
+])
+def test_top_n_on_ray_checks_everything_before_ray(no_ray, cnn, arguments,
+                                                   match):
+    from keras_dbal import gal_cnn
+    from keras_dbal.distributed import top_n_on_ray
+
+    arguments = {"model": cnn, "acquisition": "bald", **arguments}
+    if arguments.pop("deterministic", False):
+        arguments["model"] = gal_cnn((8, 8, 1), num_classes=3,
+                                     bayesian=False, seed=0)
+    with pytest.raises(ValueError, match=match):
+        top_n_on_ray(None, n=3, **arguments)
+
+
+@pytest.mark.parametrize(("acquisition", "match"), [
+    ("power_bald", "Expected a BatchBALD"),
+    ("unbounded", "needs `num_candidates`"),
+])
+def test_batchbald_on_ray_refuses_what_it_cannot_run(no_ray, cnn,
+                                                     acquisition, match):
+    from keras_dbal.batch_acquisition import BatchBALD
+    from keras_dbal.distributed import batchbald_on_ray
+
+    if acquisition == "unbounded":
+        acquisition = BatchBALD(num_candidates=None)
+    with pytest.raises(ValueError, match=match):
+        batchbald_on_ray(None, cnn, 4, acquisition=acquisition)
+
+
+def test_images_at_refuses_no_positions(no_ray):
+    from keras_dbal.distributed import images_at
+
+    with pytest.raises(ValueError, match="empty"):
+        images_at(None, [])

@@ -25,8 +25,12 @@ import numpy as np
 from keras_dbal.distributed.ray_support import connect
 from keras_dbal.distributed.ray_support import worker_options
 from keras_dbal.sampling.ranking import RunningTopN
+from keras_dbal.utils import validation
 
-__all__ = ["images_at", "pool_dataset", "top_n_on_ray"]
+__all__ = [
+    "driver_sampler", "images_at", "pool_dataset", "sampler_seed",
+    "top_n_of", "top_n_on_ray",
+]
 
 
 def pool_dataset(images, *, block_size=1024, address="auto"):
@@ -41,8 +45,6 @@ def pool_dataset(images, *, block_size=1024, address="auto"):
     """
     import pyarrow
     from ray.data.extensions import ArrowTensorArray
-
-    from keras_dbal.utils import validation
 
     block_size = validation.positive_int(block_size, "block_size")
     ray = connect(address)
@@ -60,8 +62,14 @@ def pool_dataset(images, *, block_size=1024, address="auto"):
 
 def top_n_on_ray(dataset, model, acquisition, n, *, mc_samples=20, seed=0,
                  workers=1, batch_size=1024, chunk_size=None,
+                 consistent_masks=False, from_logits=False,
                  input_range=None, address="auto"):
     """The n highest-scoring images of a pool held as a Ray Dataset.
+
+    Everything is checked in this process before the pool is read: the
+    arguments, the model (loaded here too when given as a path), and that
+    an acquisition measuring model uncertainty has an `MCDropout` model
+    to measure (as `ActiveLearner` checks).
 
     Args:
         dataset: A Ray Dataset with columns `image` and `position`.
@@ -72,26 +80,41 @@ def top_n_on_ray(dataset, model, acquisition, n, *, mc_samples=20, seed=0,
             (see `keras_dbal.acquisition`).
         n: Number of images to return.
         mc_samples: T, the stochastic passes per image.
-        seed: Integer seed of the masks.
+        seed: Integer seed of the masks (None: one drawn here).
         workers: Ray actors scoring batches, each with one sampler (and
             one GPU where the cluster has GPUs).
         batch_size: Images per batch an actor scores.
         chunk_size: Images per compiled call within a batch, or None.
+        consistent_masks: One mask per layer and sample for all images
+            (see `MCSampler`).
+        from_logits: The model outputs logits (see `MCSampler`).
         input_range: `(low, high)` every image must lie in, or None.
         address: The Ray cluster (`ray_support.connect`).
 
     Returns:
         `(positions, scores)` of the chosen images, best first.
     """
-    from keras_dbal import acquisition as acquisitions
-    from keras_dbal.utils import validation
-
     n = validation.positive_int(n, "n")
     workers = validation.positive_int(workers, "workers")
     batch_size = validation.positive_int(batch_size, "batch_size")
-    acquisitions.get(acquisition)  # a bad name fails here
-    validation.positive_int(mc_samples, "mc_samples")
-    validation.seed(seed)
+    seed = sampler_seed(seed)
+    settings = {
+        "mc_samples": mc_samples, "chunk_size": chunk_size,
+        "consistent_masks": consistent_masks, "from_logits": from_logits,
+        "input_range": input_range,
+    }
+    sampler = driver_sampler(model, settings, acquisition)
+    return top_n_of(dataset, model, sampler, settings, acquisition, n,
+                    seed=seed, workers=workers, batch_size=batch_size,
+                    address=address)
+
+
+def top_n_of(dataset, model, sampler, settings, acquisition, n, *, seed,
+             workers, batch_size, address):
+    """`top_n_on_ray` once its arguments are checked: `sampler` is the
+    driver's (`driver_sampler`), built with `settings` (`MCSampler`'s
+    arguments but the model and seed), which every actor's sampler gets;
+    `model` is what the caller gave (a path is passed on)."""
     ray = connect(address)
     # Ray Data logs its progress every few seconds, a screen of lines.
     logging.getLogger("ray.data").setLevel(logging.WARNING)
@@ -100,16 +123,14 @@ def top_n_on_ray(dataset, model, acquisition, n, *, mc_samples=20, seed=0,
             path = os.fspath(model)
         else:
             path = os.path.join(folder, "model.keras")
-            model.save(path)
+            sampler.model.save(path)
         scored = dataset.map_batches(
             _Scorer,
             fn_constructor_kwargs={
                 "path": os.path.abspath(path),
                 "acquisition": acquisition,
-                "mc_samples": mc_samples,
                 "seed": seed,
-                "chunk_size": chunk_size,
-                "input_range": input_range,
+                "settings": settings,
             },
             batch_size=batch_size,
             batch_format="numpy",
@@ -121,6 +142,39 @@ def top_n_on_ray(dataset, model, acquisition, n, *, mc_samples=20, seed=0,
                                          batch_size=None):
             best.add(batch["position"], batch["score"])
     return best.positions, best.scores
+
+
+def sampler_seed(seed):
+    """The integer seed every actor's sampler gets, as `MCSampler` reduces
+    it (None: one drawn here, once)."""
+    validation.seed(seed)
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**31 - 1))
+    return int(seed) % (2**31 - 1)
+
+
+def driver_sampler(model, settings, acquisition):
+    """This process's `MCSampler` of `model` (a `keras.Model` or a path,
+    loaded), built with `settings` to check them, the model and
+    `acquisition` before any worker starts."""
+    import keras
+
+    from keras_dbal import acquisition as acquisitions
+    from keras_dbal.active.model_checks import check_acquisition
+    from keras_dbal.sampling import MCSampler
+
+    if isinstance(model, str | os.PathLike):
+        if not os.path.isfile(model):
+            raise ValueError(
+                "Invalid value received for argument `model`: no file at "
+                f"{os.fspath(model)!r}."
+            )
+        model = keras.saving.load_model(model)
+    sampler = MCSampler(model, **settings)
+    if isinstance(acquisition, str):
+        acquisition = acquisitions.get(acquisition)
+    check_acquisition(acquisition, sampler, allow_deterministic=False)
+    return sampler
 
 
 def images_at(dataset, positions):
@@ -140,10 +194,14 @@ def images_at(dataset, positions):
     Raises:
         ValueError: a position is not in the dataset, or is there twice.
     """
-    from keras_dbal.utils import validation
-
     positions = validation.indices(positions, "positions", None)
+    if not positions.size:
+        raise ValueError(
+            "Invalid value received for argument `positions`: it is empty."
+        )
     wanted = np.unique(positions)
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+
     def rows_at(batch):
         # Defined here, so that Ray's workers unpickle it without
         # importing keras_dbal (and Keras).
@@ -174,22 +232,26 @@ def images_at(dataset, positions):
             f"{missing[:10].tolist()} are not in the dataset."
         )
     images = np.concatenate([np.asarray(batch["image"]) for batch in parts])
+    if images.dtype == object:
+        raise ValueError(
+            "Invalid value received for argument `dataset`: its images "
+            "differ in shape (or are not arrays); every image must have "
+            "the model's input shape."
+        )
     return images[np.argsort(found)][np.searchsorted(wanted, positions)]
 
 
 class _Scorer:
     """One Ray actor's sampler: a batch of images in, their scores out."""
 
-    def __init__(self, path, acquisition, mc_samples, seed, chunk_size,
-                 input_range):
+    def __init__(self, path, acquisition, seed, settings):
         import keras
 
         from keras_dbal import acquisition as acquisitions
         from keras_dbal.sampling import MCSampler
 
         model = keras.saving.load_model(path)
-        self.sampler = MCSampler(model, mc_samples, chunk_size=chunk_size,
-                                 seed=seed, input_range=input_range)
+        self.sampler = MCSampler(model, seed=seed, **settings)
         self.acquisition = acquisitions.get(acquisition)
 
     def __call__(self, batch):

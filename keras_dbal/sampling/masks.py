@@ -26,6 +26,7 @@ __all__ = [
     "concrete_noise_shape", "field_bits", "keep_mask", "masker",
 ]
 
+
 def masker(seed, num_samples, batch, consistent=False, positions=None):
     """The function `MCDropout` calls inside a folded forward pass.
 
