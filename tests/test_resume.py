@@ -18,6 +18,7 @@ from keras_dbal.experiments import state
 from keras_dbal.layers import MCDropout
 from keras_dbal.saving.atomic import temporary_path
 from keras_dbal.saving.locking import StateLockedError
+from keras_dbal.tools import cli
 from keras_dbal.training import refit
 
 
@@ -144,10 +145,13 @@ def _results(folder):
 
 
 @pytest.mark.slow
-def test_run_killed_between_rounds_resumes_to_the_same_results(tmp_path):
+def test_run_killed_between_rounds_resumes_to_the_same_results(tmp_path,
+                                                              capsys):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     whole, killed = tmp_path / "whole", tmp_path / "killed"
-    subprocess.run(_cli(whole), check=True, env=env, capture_output=True)
+    # The reference and the refusals run in this process (the same
+    # command, without a process's start-up); the kill needs its own.
+    assert cli.main(_cli(whole)[3:]) == 0
 
     process = subprocess.Popen(_cli(killed), env=env,
                                stdout=subprocess.DEVNULL,
@@ -168,11 +172,11 @@ def test_run_killed_between_rounds_resumes_to_the_same_results(tmp_path):
     assert 2 <= saved["rounds_done"] < 4
 
     # The same command without --resume will not drop the unfinished run.
-    again = subprocess.run(_cli(killed), env=env, capture_output=True,
-                           text=True)
-    assert again.returncode == 2
-    assert "unfinished experiment" in again.stderr
-    assert f"--resume {killed}" in again.stderr
+    capsys.readouterr()
+    assert cli.main(_cli(killed)[3:]) == 2
+    refusal = capsys.readouterr().err
+    assert "unfinished experiment" in refusal
+    assert f"--resume {killed}" in refusal
 
     resumed = subprocess.run(
         [arg for arg in _cli(None, "--resume", str(killed))
@@ -186,9 +190,7 @@ def test_run_killed_between_rounds_resumes_to_the_same_results(tmp_path):
     assert state.read(killed)["rounds_done"] == 4
 
     # A fresh start that fails (no such data file) drops nothing.
-    failed = subprocess.run(_cli(killed) + ["--data", "/no/such.npz"],
-                            env=env, capture_output=True, text=True)
-    assert failed.returncode == 2
+    assert cli.main(_cli(killed)[3:] + ["--data", "/no/such.npz"]) == 2
     assert state.read(killed)["rounds_done"] == 4
 
 
