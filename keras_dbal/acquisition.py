@@ -215,9 +215,12 @@ def _seed_pair(seed, keyed):
         if not keyed:
             return int(seed)
         return np.array([int(seed) % (2**31 - 1), 0], dtype="int32")
+    shape = (
+        tuple(ops.shape(seed)) if ops.is_tensor(seed) else np.shape(seed)
+    )
     if (
         seed is None or isinstance(seed, bool | keras.random.SeedGenerator)
-        or tuple(ops.shape(seed)) != (2,)
+        or shape != (2,)
     ):
         raise ValueError(
             "Invalid value received for argument `seed`. Expected an "
