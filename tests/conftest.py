@@ -40,6 +40,14 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 
+def pytest_collection_modifyitems(config, items):
+    """The `slow` tests (whole loops, subprocesses, a Ray cluster) first,
+    each group in its own order: the cores share them out while the short
+    ones wait, instead of one core finishing a long test alone at the
+    end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_unconfigure(config):
     # Only the process that made the folder removes it.
     if _JAX_CACHE:
