@@ -232,10 +232,11 @@ def _seed_pair(seed, keyed):
 
 
 def _positions(positions, num_items):
-    """`random`'s `positions` as int32 keys, checked where they are known
-    (arrays; a traced tensor is the sampler's own)."""
-    if not keras.ops.is_tensor(positions):
-        positions = validation.indices(positions, "positions", 2**31)
+    """`random`'s `positions` as int32 keys, checked where their values are
+    known (arrays, eager tensors; a traced tensor is the sampler's own)."""
+    values = backend.known_values(positions)
+    if values is not None:
+        positions = validation.indices(values, "positions", 2**31)
         if isinstance(num_items, int) and len(positions) != num_items:
             raise ValueError(
                 "Invalid value received for argument `positions`. Expected "

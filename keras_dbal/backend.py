@@ -1,13 +1,15 @@
 """The one module that knows which Keras backend is running.
 
 Everything else in keras_dbal is written with `keras.ops`. What cannot be:
-compiling a function (`tf.function` under TensorFlow, `jax.jit` under JAX)
-and drawing random bits from a seed that is itself a tensor, so that a
-compiled function takes a new seed per call without being traced again.
+compiling a function (`tf.function` under TensorFlow, `jax.jit` under JAX),
+drawing random bits from a seed that is itself a tensor, so that a
+compiled function takes a new seed per call without being traced again,
+and telling a traced tensor from one whose values are known.
 TensorFlow is imported only under the TensorFlow backend.
 """
 
 import keras
+import numpy as np
 
 
 def name():
@@ -110,6 +112,20 @@ def fold_in(seed, data):
 
     key = keras.ops.cast(seed, "uint32")
     return keras.ops.cast(jax.random.fold_in(key, data), "int32")
+
+
+def known_values(x):
+    """`x` as a numpy array when its values are known (an array, or an
+    eager tensor), None inside a traced function."""
+    if not keras.ops.is_tensor(x):
+        return np.asarray(x)
+    if name() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.get_static_value(x)
+    import jax
+
+    return None if isinstance(x, jax.core.Tracer) else np.asarray(x)
 
 
 def stateless_bits(shape, seed):

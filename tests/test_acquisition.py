@@ -264,6 +264,11 @@ def test_random_refuses_bad_seeds_and_positions(seed, positions, match):
     with pytest.raises(ValueError, match=match):
         acquisition.random(np.zeros((1, 3, 2)), seed=seed,
                            positions=positions)
+    # The same as a tensor (int32: JAX holds no 2**31).
+    if positions is not None and seed == 3 and max(positions) < 2**31:
+        with pytest.raises(ValueError, match=match):
+            acquisition.random(np.zeros((1, 3, 2)), seed=seed,
+                               positions=ops.convert_to_tensor(positions))
 
 
 def test_random_acquisition_is_one_function_for_every_caller():

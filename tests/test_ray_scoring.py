@@ -88,3 +88,29 @@ def test_ray_batchbald_equals_one_process(ray_cluster, digits, model):
     )
     np.testing.assert_array_equal(got_positions, positions)
     np.testing.assert_allclose(got_gains, gains, rtol=1e-5, atol=1e-6)
+
+
+def test_a_dataset_the_model_cannot_read_is_refused_as_such(ray_cluster,
+                                                           digits, model):
+    from keras_dbal.distributed import pool_dataset
+    from keras_dbal.distributed import top_n_on_ray
+
+    (x, _), _ = digits
+    dataset = pool_dataset(x[:300], address=ray_cluster)
+    cases = [
+        # Told by the schema, before any worker starts.
+        (dataset.drop_columns(["position"]), "no column 'position'"),
+        (pool_dataset(np.zeros((20, 6, 6, 1), "float32")),
+         r"Expected images of shape \(8, 8, 1\)"),
+        (ray.data.from_items([{"image": [0.0] * 64, "position": 0}]),
+         "not arrays of one shape"),
+    ]
+    for bad, match in cases:
+        with pytest.raises(ValueError, match=match):
+            top_n_on_ray(bad, model, "bald", 3, mc_samples=2,
+                         address=ray_cluster)
+    # Told by a worker: its own ValueError, not Ray's wrapper.
+    with pytest.raises(ValueError, match="Scale the images"):
+        top_n_on_ray(pool_dataset(x[:300] * 16, address=ray_cluster), model,
+                     "bald", 3, mc_samples=2, input_range=(0, 1),
+                     address=ray_cluster)

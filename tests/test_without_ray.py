@@ -3,7 +3,10 @@
 import subprocess
 import sys
 
+import keras
 import pytest
+
+import keras_dbal
 
 pytestmark = pytest.mark.backend_independent
 
@@ -72,8 +75,10 @@ def cnn():
     ({"mc_samples": -1}, "mc_samples"),
     ({"seed": 1.5}, "seed"),
     ({"workers": 0}, "workers"),
-    ({"model": "no/such/model.keras"}, "no file at"),
+    ({"model": "no/such/model.keras"}, "path of a `.keras` file"),
+    ({"model": __file__}, "path of a `.keras` file"),
     ({"deterministic": True}, "no MCDropout layer"),
+    ({"logits": True}, "from_logits=True"),
 ])
 def test_top_n_on_ray_checks_everything_before_ray(no_ray, cnn, arguments,
                                                    match):
@@ -84,6 +89,10 @@ def test_top_n_on_ray_checks_everything_before_ray(no_ray, cnn, arguments,
     if arguments.pop("deterministic", False):
         arguments["model"] = gal_cnn((8, 8, 1), num_classes=3,
                                      bayesian=False, seed=0)
+    if arguments.pop("logits", False):  # its last Dense without softmax
+        inputs = keras.Input((8, 8, 1))
+        arguments["model"] = keras.Model(inputs, keras.layers.Dense(3)(
+            keras.layers.Flatten()(keras_dbal.MCDropout(0.5)(inputs))))
     with pytest.raises(ValueError, match=match):
         top_n_on_ray(None, n=3, **arguments)
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from keras_dbal.batch_acquisition import BatchBALD
 from keras_dbal.batch_acquisition import greedy_batchbald
+from keras_dbal.distributed.scoring import check_columns
 from keras_dbal.distributed.scoring import driver_sampler
 from keras_dbal.distributed.scoring import images_at
 from keras_dbal.distributed.scoring import sampler_seed
@@ -83,6 +84,7 @@ def batchbald_on_ray(dataset, model, n, *, acquisition=None, mc_samples=100,
         "input_range": input_range,
     }
     sampler = driver_sampler(model, settings, acquisition)
+    check_columns(dataset, sampler.item_shape)
     positions, _ = top_n_of(
         dataset, model, sampler, settings, "bald",
         max(n, acquisition.num_candidates), seed=seed, workers=workers,

@@ -28,8 +28,8 @@ from keras_dbal.sampling.ranking import RunningTopN
 from keras_dbal.utils import validation
 
 __all__ = [
-    "driver_sampler", "images_at", "pool_dataset", "sampler_seed",
-    "top_n_of", "top_n_on_ray",
+    "check_columns", "driver_sampler", "images_at", "pool_dataset",
+    "sampler_seed", "top_n_of", "top_n_on_ray",
 ]
 
 
@@ -104,6 +104,7 @@ def top_n_on_ray(dataset, model, acquisition, n, *, mc_samples=20, seed=0,
         "input_range": input_range,
     }
     sampler = driver_sampler(model, settings, acquisition)
+    check_columns(dataset, sampler.item_shape)
     return top_n_of(dataset, model, sampler, settings, acquisition, n,
                     seed=seed, workers=workers, batch_size=batch_size,
                     address=address)
@@ -138,10 +139,63 @@ def top_n_of(dataset, model, sampler, settings, acquisition, n, *, seed,
             **worker_options(ray),
         )
         best = RunningTopN(n, np.random.default_rng([seed, 1]))
-        for batch in scored.iter_batches(batch_format="numpy",
-                                         batch_size=None):
-            best.add(batch["position"], batch["score"])
+        try:
+            for batch in scored.iter_batches(batch_format="numpy",
+                                             batch_size=None):
+                best.add(batch["position"], batch["score"])
+        except ray.exceptions.RayError as error:
+            _raise_checks_failure(error)
+            raise
     return best.positions, best.scores
+
+
+def check_columns(dataset, item_shape):
+    """Refuse a dataset without the columns `image` (fixed-shape arrays of
+    `item_shape`, None where any size goes) and `position` (integers),
+    as far as its schema says, before any worker reads it."""
+    import pyarrow
+
+    schema = dataset.schema()
+    if schema is None:  # not known without reading it
+        return
+    columns = dict(zip(schema.names, schema.types, strict=True))
+    missing = [name for name in ("image", "position") if name not in columns]
+    if missing:
+        raise ValueError(
+            "Invalid value received for argument `dataset`: it has no "
+            f"column {missing[0]!r} (it has {sorted(columns)}); see "
+            "`pool_dataset`."
+        )
+    if not pyarrow.types.is_integer(columns["position"]):
+        raise ValueError(
+            "Invalid value received for argument `dataset`: its column "
+            f"'position' holds {columns['position']}, not integers."
+        )
+    shape = getattr(columns["image"], "shape", None)
+    if shape is None:
+        raise ValueError(
+            "Invalid value received for argument `dataset`: its column "
+            f"'image' holds {columns['image']}, not arrays of one shape "
+            "(give numpy arrays, as `pool_dataset` does)."
+        )
+    if item_shape is not None and (
+        len(shape) != len(item_shape)
+        or any(want is not None and want != got
+               for want, got in zip(item_shape, shape, strict=True))
+    ):
+        raise ValueError(
+            "Invalid value received for argument `dataset`. Expected "
+            f"images of shape {tuple(item_shape)}, the model's input. "
+            f"Received: images of shape {tuple(shape)}"
+        )
+
+
+def _raise_checks_failure(error):
+    """A worker's own `ValueError` (images outside `input_range`, a
+    position twice) as the `ValueError` it was, not Ray's wrapper."""
+    for line in reversed(str(error).splitlines()):
+        if line.startswith("ValueError: "):
+            raise ValueError(line[len("ValueError: "):]) from None
 
 
 def sampler_seed(seed):
@@ -161,16 +215,23 @@ def driver_sampler(model, settings, acquisition):
 
     from keras_dbal import acquisition as acquisitions
     from keras_dbal.active.model_checks import check_acquisition
+    from keras_dbal.active.model_checks import classifier_signature
     from keras_dbal.sampling import MCSampler
 
     if isinstance(model, str | os.PathLike):
-        if not os.path.isfile(model):
+        if not os.path.isfile(model) or not os.fspath(model).endswith(
+            ".keras"
+        ):
             raise ValueError(
-                "Invalid value received for argument `model`: no file at "
-                f"{os.fspath(model)!r}."
+                "Invalid value received for argument `model`. Expected a "
+                "keras.Model or the path of a `.keras` file. Received: "
+                f"model={os.fspath(model)!r}"
             )
         model = keras.saving.load_model(model)
     sampler = MCSampler(model, **settings)
+    # Logits read as probabilities would score silently (the learner's
+    # check: one pass on a few random images).
+    classifier_signature(model, sampler.from_logits)
     if isinstance(acquisition, str):
         acquisition = acquisitions.get(acquisition)
     check_acquisition(acquisition, sampler, allow_deterministic=False)
@@ -202,16 +263,19 @@ def images_at(dataset, positions):
     wanted = np.unique(positions)
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
-    def rows_at(batch):
+    def rows_at(table):
         # Defined here, so that Ray's workers unpickle it without
-        # importing keras_dbal (and Keras).
-        rows = np.isin(np.asarray(batch["position"]), wanted)
-        return {"image": np.asarray(batch["image"])[rows],
-                "position": np.asarray(batch["position"])[rows]}
+        # importing keras_dbal (and Keras). Arrow filters the block as it
+        # is: an empty part needs no conversion.
+        import pyarrow
+        import pyarrow.compute
+
+        return table.filter(pyarrow.compute.is_in(
+            table["position"], value_set=pyarrow.array(wanted)))
 
     parts = [
         batch for batch in dataset.map_batches(
-            rows_at, batch_format="numpy"
+            rows_at, batch_format="pyarrow"
         ).iter_batches(batch_format="numpy", batch_size=None)
         if len(batch["position"])
     ]
