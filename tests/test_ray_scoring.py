@@ -101,7 +101,7 @@ def test_a_dataset_the_model_cannot_read_is_refused_as_such(ray_cluster,
         # Told by the schema, before any worker starts.
         (dataset.drop_columns(["position"]), "no column 'position'"),
         (pool_dataset(np.zeros((20, 6, 6, 1), "float32")),
-         r"Expected images of shape \(8, 8, 1\)"),
+         r"Expected items of shape \(8, 8, 1\)"),
         (ray.data.from_items([{"image": [0.0] * 64, "position": 0}]),
          "not arrays of one shape"),
     ]

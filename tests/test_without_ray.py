@@ -61,6 +61,13 @@ def no_ray(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
 
 
+class _Unread:
+    """A dataset whose schema is not known without reading it."""
+
+    def schema(self):
+        return None
+
+
 @pytest.fixture(scope="module")
 def cnn():
     from keras_dbal import gal_cnn
@@ -79,13 +86,15 @@ def cnn():
     ({"model": __file__}, "path of a `.keras` file"),
     ({"deterministic": True}, "no MCDropout layer"),
     ({"logits": True}, "from_logits=True"),
+    ({"dataset": [[0.0]]}, "Expected a Ray Dataset"),
 ])
 def test_top_n_on_ray_checks_everything_before_ray(no_ray, cnn, arguments,
                                                    match):
     from keras_dbal import gal_cnn
     from keras_dbal.distributed import top_n_on_ray
 
-    arguments = {"model": cnn, "acquisition": "bald", **arguments}
+    arguments = {"dataset": _Unread(), "model": cnn, "acquisition": "bald",
+                 **arguments}
     if arguments.pop("deterministic", False):
         arguments["model"] = gal_cnn((8, 8, 1), num_classes=3,
                                      bayesian=False, seed=0)
@@ -94,7 +103,7 @@ def test_top_n_on_ray_checks_everything_before_ray(no_ray, cnn, arguments,
         arguments["model"] = keras.Model(inputs, keras.layers.Dense(3)(
             keras.layers.Flatten()(keras_dbal.MCDropout(0.5)(inputs))))
     with pytest.raises(ValueError, match=match):
-        top_n_on_ray(None, n=3, **arguments)
+        top_n_on_ray(n=3, **arguments)
 
 
 @pytest.mark.parametrize(("acquisition", "match"), [
@@ -109,7 +118,7 @@ def test_batchbald_on_ray_refuses_what_it_cannot_run(no_ray, cnn,
     if acquisition == "unbounded":
         acquisition = BatchBALD(num_candidates=None)
     with pytest.raises(ValueError, match=match):
-        batchbald_on_ray(None, cnn, 4, acquisition=acquisition)
+        batchbald_on_ray(_Unread(), cnn, 4, acquisition=acquisition)
 
 
 def test_images_at_refuses_no_positions(no_ray):

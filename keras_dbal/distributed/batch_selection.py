@@ -15,10 +15,8 @@ import numpy as np
 
 from keras_dbal.batch_acquisition import BatchBALD
 from keras_dbal.batch_acquisition import greedy_batchbald
-from keras_dbal.distributed.scoring import check_columns
 from keras_dbal.distributed.scoring import driver_sampler
 from keras_dbal.distributed.scoring import images_at
-from keras_dbal.distributed.scoring import sampler_seed
 from keras_dbal.distributed.scoring import top_n_of
 from keras_dbal.utils import validation
 
@@ -75,27 +73,24 @@ def batchbald_on_ray(dataset, model, n, *, acquisition=None, mc_samples=100,
             "the whole pool in this process). Received: "
             f"acquisition={acquisition!r}"
         )
-    workers = validation.positive_int(workers, "workers")
-    batch_size = validation.positive_int(batch_size, "batch_size")
-    seed = sampler_seed(seed)
-    settings = {
-        "mc_samples": mc_samples, "chunk_size": chunk_size,
-        "consistent_masks": False, "from_logits": from_logits,
-        "input_range": input_range,
-    }
-    sampler = driver_sampler(model, settings, acquisition)
-    check_columns(dataset, sampler.item_shape)
+    sampler = driver_sampler(
+        dataset, model, acquisition, mc_samples=mc_samples, seed=seed,
+        chunk_size=chunk_size, from_logits=from_logits,
+        input_range=input_range,
+    )
+    # One seed for the pre-selection, the candidates' samples and the
+    # greedy step's draws, resolved here once.
+    sampler = sampler.replace(seed=sampler.resolve_seed())
     positions, _ = top_n_of(
-        dataset, model, sampler, settings, "bald",
-        max(n, acquisition.num_candidates), seed=seed, workers=workers,
-        batch_size=batch_size, address=address,
+        dataset, model, sampler, "bald", max(n, acquisition.num_candidates),
+        workers=workers, batch_size=batch_size, address=address,
     )
     positions = np.sort(positions)
     probs = sampler.replace(consistent_masks=True).sample(
-        images_at(dataset, positions), seed=seed
+        images_at(dataset, positions)
     )
     chosen, gains = greedy_batchbald(
         probs, n, num_configurations=acquisition.num_configurations,
-        seed=seed,
+        seed=sampler.seed,
     )
     return positions[chosen], gains

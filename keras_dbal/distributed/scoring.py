@@ -29,7 +29,7 @@ from keras_dbal.utils import validation
 
 __all__ = [
     "check_columns", "driver_sampler", "images_at", "pool_dataset",
-    "sampler_seed", "top_n_of", "top_n_on_ray",
+    "top_n_of", "top_n_on_ray",
 ]
 
 
@@ -95,27 +95,24 @@ def top_n_on_ray(dataset, model, acquisition, n, *, mc_samples=20, seed=0,
         `(positions, scores)` of the chosen images, best first.
     """
     n = validation.positive_int(n, "n")
+    sampler = driver_sampler(
+        dataset, model, acquisition, mc_samples=mc_samples, seed=seed,
+        chunk_size=chunk_size, consistent_masks=consistent_masks,
+        from_logits=from_logits, input_range=input_range,
+    )
+    return top_n_of(dataset, model, sampler, acquisition, n,
+                    workers=workers, batch_size=batch_size, address=address)
+
+
+def top_n_of(dataset, model, sampler, acquisition, n, *, workers, batch_size,
+             address):
+    """`top_n_on_ray` once `driver_sampler` has checked its arguments:
+    every actor's sampler is the driver's `sampler` again (its seed
+    resolved once here), and `model` is what the caller gave (a path is
+    passed on)."""
     workers = validation.positive_int(workers, "workers")
     batch_size = validation.positive_int(batch_size, "batch_size")
-    seed = sampler_seed(seed)
-    settings = {
-        "mc_samples": mc_samples, "chunk_size": chunk_size,
-        "consistent_masks": consistent_masks, "from_logits": from_logits,
-        "input_range": input_range,
-    }
-    sampler = driver_sampler(model, settings, acquisition)
-    check_columns(dataset, sampler.item_shape)
-    return top_n_of(dataset, model, sampler, settings, acquisition, n,
-                    seed=seed, workers=workers, batch_size=batch_size,
-                    address=address)
-
-
-def top_n_of(dataset, model, sampler, settings, acquisition, n, *, seed,
-             workers, batch_size, address):
-    """`top_n_on_ray` once its arguments are checked: `sampler` is the
-    driver's (`driver_sampler`), built with `settings` (`MCSampler`'s
-    arguments but the model and seed), which every actor's sampler gets;
-    `model` is what the caller gave (a path is passed on)."""
+    seed = sampler.resolve_seed()
     ray = connect(address)
     # Ray Data logs its progress every few seconds, a screen of lines.
     logging.getLogger("ray.data").setLevel(logging.WARNING)
@@ -130,8 +127,7 @@ def top_n_of(dataset, model, sampler, settings, acquisition, n, *, seed,
             fn_constructor_kwargs={
                 "path": os.path.abspath(path),
                 "acquisition": acquisition,
-                "seed": seed,
-                "settings": settings,
+                "config": {**sampler.get_config(), "seed": seed},
             },
             batch_size=batch_size,
             batch_format="numpy",
@@ -155,6 +151,11 @@ def check_columns(dataset, item_shape):
     as far as its schema says, before any worker reads it."""
     import pyarrow
 
+    if not callable(getattr(dataset, "schema", None)):
+        raise ValueError(
+            "Invalid value received for argument `dataset`. Expected a Ray "
+            f"Dataset (see `pool_dataset`). Received: {type(dataset).__name__}"
+        )
     schema = dataset.schema()
     if schema is None:  # not known without reading it
         return
@@ -178,16 +179,7 @@ def check_columns(dataset, item_shape):
             f"'image' holds {columns['image']}, not arrays of one shape "
             "(give numpy arrays, as `pool_dataset` does)."
         )
-    if item_shape is not None and (
-        len(shape) != len(item_shape)
-        or any(want is not None and want != got
-               for want, got in zip(item_shape, shape, strict=True))
-    ):
-        raise ValueError(
-            "Invalid value received for argument `dataset`. Expected "
-            f"images of shape {tuple(item_shape)}, the model's input. "
-            f"Received: images of shape {tuple(shape)}"
-        )
+    validation.batch_shape((None, *shape), "dataset", item_shape)
 
 
 def _raise_checks_failure(error):
@@ -198,19 +190,11 @@ def _raise_checks_failure(error):
             raise ValueError(line[len("ValueError: "):]) from None
 
 
-def sampler_seed(seed):
-    """The integer seed every actor's sampler gets, as `MCSampler` reduces
-    it (None: one drawn here, once)."""
-    validation.seed(seed)
-    if seed is None:
-        seed = int(np.random.default_rng().integers(2**31 - 1))
-    return int(seed) % (2**31 - 1)
-
-
-def driver_sampler(model, settings, acquisition):
+def driver_sampler(dataset, model, acquisition, *, seed, **settings):
     """This process's `MCSampler` of `model` (a `keras.Model` or a path,
-    loaded), built with `settings` to check them, the model and
-    `acquisition` before any worker starts."""
+    loaded) with `seed` and `settings` (its other arguments): built to
+    check them, the model, `acquisition` and the dataset's columns
+    (`check_columns`) before any worker starts."""
     import keras
 
     from keras_dbal import acquisition as acquisitions
@@ -228,13 +212,14 @@ def driver_sampler(model, settings, acquisition):
                 f"model={os.fspath(model)!r}"
             )
         model = keras.saving.load_model(model)
-    sampler = MCSampler(model, **settings)
+    sampler = MCSampler(model, seed=validation.seed(seed), **settings)
     # Logits read as probabilities would score silently (the learner's
     # check: one pass on a few random images).
     classifier_signature(model, sampler.from_logits)
     if isinstance(acquisition, str):
         acquisition = acquisitions.get(acquisition)
     check_acquisition(acquisition, sampler, allow_deterministic=False)
+    check_columns(dataset, sampler.item_shape)
     return sampler
 
 
@@ -283,12 +268,7 @@ def images_at(dataset, positions):
         [np.asarray(batch["position"]) for batch in parts]
         or [np.zeros(0, "int64")]
     )
-    values, counts = np.unique(found, return_counts=True)
-    if (counts > 1).any():
-        raise ValueError(
-            f"Invalid value received for argument `dataset`: positions "
-            f"{values[counts > 1][:10].tolist()} appear more than once."
-        )
+    validation.indices(found, "dataset", None)  # no position twice
     missing = np.setdiff1d(wanted, found)
     if missing.size:
         raise ValueError(
@@ -308,14 +288,14 @@ def images_at(dataset, positions):
 class _Scorer:
     """One Ray actor's sampler: a batch of images in, their scores out."""
 
-    def __init__(self, path, acquisition, seed, settings):
+    def __init__(self, path, acquisition, config):
         import keras
 
         from keras_dbal import acquisition as acquisitions
         from keras_dbal.sampling import MCSampler
 
         model = keras.saving.load_model(path)
-        self.sampler = MCSampler(model, seed=seed, **settings)
+        self.sampler = MCSampler(model, **config)
         self.acquisition = acquisitions.get(acquisition)
 
     def __call__(self, batch):

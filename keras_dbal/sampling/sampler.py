@@ -166,8 +166,21 @@ class MCSampler:
         Returns:
             A new `MCSampler`.
         """
-        settings = {
-            "model": self.model,
+        settings = {"model": self.model, **self.get_config()}
+        unknown = sorted(set(changes) - set(settings))
+        if unknown:
+            raise ValueError(
+                f"MCSampler.replace received unknown settings {unknown}; "
+                f"expected some of {sorted(settings)}."
+            )
+        return MCSampler(**{**settings, **changes})
+
+    def get_config(self):
+        """The constructor arguments but the model, as a dict: with the
+        model, `MCSampler(model, **get_config())` builds this sampler again
+        (in another process too). The automatic chunk size is given as it
+        was resolved."""
+        return {
             "mc_samples": self.mc_samples,
             "chunk_size": self.chunk_size,
             "consistent_masks": self.consistent_masks,
@@ -176,13 +189,19 @@ class MCSampler:
             "seed": self.seed,
             "input_range": self.input_range,
         }
-        unknown = sorted(set(changes) - set(settings))
-        if unknown:
-            raise ValueError(
-                f"MCSampler.replace received unknown settings {unknown}; "
-                f"expected some of {sorted(settings)}."
-            )
-        return MCSampler(**{**settings, **changes})
+
+    def resolve_seed(self, seed=None):
+        """The integer seed a call given `seed` draws from: `seed`, else the
+        sampler's, else a fresh one, reduced below 2**31 - 1.
+
+        Args:
+            seed: Integer seed, or None.
+        """
+        if seed is None:
+            seed = self.seed
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31 - 1))
+        return int(seed) % (2**31 - 1)
 
     @property
     def is_stochastic(self):
@@ -317,7 +336,7 @@ class MCSampler:
             than n when the pool is smaller.
         """
         n = validation.positive_int(n, "n")
-        seed = self._resolve_seed(seed)
+        seed = self.resolve_seed(seed)
         best = RunningTopN(n, np.random.default_rng([seed, 1]))
         for positions, scores in self._scan(
             pool, Output("scores", acquisition), indices, seed, verbose,
@@ -337,13 +356,6 @@ class MCSampler:
             raise ValueError("Received an empty pool.")
         return np.concatenate(chunks, axis=output.pool_axis)
 
-    def _resolve_seed(self, seed):
-        if seed is None:
-            seed = self.seed
-        if seed is None:
-            seed = int(np.random.default_rng().integers(2**31 - 1))
-        return int(seed) % (2**31 - 1)
-
     def _scan(self, pool, output, indices, seed, verbose, exclude=None,
               keys=None):
         """`(positions, result)` per chunk, `result` trimmed (`scan`)."""
@@ -351,7 +363,7 @@ class MCSampler:
         if keys is not None:
             keys = _checked_keys(keys, pool)
         return scan(
-            self._compiled_for(output), pool, seed=self._resolve_seed(seed),
+            self._compiled_for(output), pool, seed=self.resolve_seed(seed),
             chunk_size=self.chunk_size, indices=indices, exclude=exclude,
             item_shape=self.item_shape, input_range=self.input_range,
             dtype=input_dtype(self.model), pool_axis=output.pool_axis,
